@@ -1,0 +1,23 @@
+"""The plastic balanced network of Akil, Rosenbaum & Josić (2021): parameters, Numba kernel, analysis, theory."""
+
+from sim.params import BLOCKS, MODEL_VERSION, AnalysisOptions, RecordOptions, SimParams, parse_params
+from sim.result import SimResult
+
+__all__ = [
+    "BLOCKS",
+    "MODEL_VERSION",
+    "AnalysisOptions",
+    "RecordOptions",
+    "SimParams",
+    "SimResult",
+    "parse_params",
+    "simulate",
+]
+
+
+def __getattr__(name: str):  # lazy: importing sim must not compile kernels
+    if name == "simulate":
+        from sim.simulate import simulate
+
+        return simulate
+    raise AttributeError(name)
