@@ -1,0 +1,40 @@
+"""Typed dependency aliases shared by the routes (full-stack-fastapi-template style)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from distributed import Client
+from fastapi import Depends, Path, Request
+
+from service.registry import Registry
+from service.schemas import SWEEP_ID_PATTERN
+from service.settings import Settings, get_settings
+from worker.store import SweepStore
+
+
+def get_registry(request: Request) -> Registry:
+    return request.app.state.registry
+
+
+def get_store(request: Request) -> SweepStore:
+    return request.app.state.registry.store
+
+
+def get_client(request: Request) -> Client:
+    return request.app.state.registry.client
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
+StoreDep = Annotated[SweepStore, Depends(get_store)]
+ClientDep = Annotated[Client, Depends(get_client)]
+SweepId = Annotated[
+    str,
+    Path(
+        pattern=SWEEP_ID_PATTERN,
+        max_length=128,
+        description="Sweep id",
+        examples=["istdp-vs-n-20260101120000-3f2a9c"],
+    ),
+]

@@ -1,0 +1,33 @@
+"""Routes for operators: liveness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from service.api.deps import RegistryDep
+from service.auth import CurrentUser
+from service.schemas import Health
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", response_model=Health)
+def read_health(request: Request, registry: RegistryDep) -> Health:
+    """Liveness (no token needed): the app answers; `cluster` says whether the Dask client is connected."""
+    connected = registry.client.status == "running"
+    return Health(
+        status="ok" if connected else "degraded",
+        version=request.app.version,
+        cluster=connected,
+        sweeps_active=registry.active(),
+    )
+
+
+@router.get(
+    "/metrics", responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}}
+)
+def read_metrics(request: Request, user: CurrentUser) -> Response:
+    """Prometheus metrics: sweeps by state, runs by status, run durations."""
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

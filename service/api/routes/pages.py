@@ -1,0 +1,66 @@
+"""The browser page `/`: the caller's sweeps with live progress bars (server-rendered, polled by a little JS)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from string import Template
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from service.api.routes.sweeps import dashboard_url, to_public
+from service.auth import COOKIE, authenticate
+from service.errors import AuthError
+from service.schemas import SweepPublic
+
+router = APIRouter(include_in_schema=False)
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def _template(name: str) -> Template:
+    return Template((TEMPLATES / name).read_text())
+
+
+def _row(s: SweepPublic) -> str:
+    e = html.escape
+    pct = f"{100 * s.progress:.1f}"
+    return (
+        f'<tr id="sweep-{e(s.id)}" class="state-{e(s.state)}"><td><a href="{e(s.links["self"])}">{e(s.name)}</a>'
+        f" ({e(s.id)})</td><td>{e(s.owner)}</td><td>{e(s.state)}</td>"
+        f'<td data-progress="{s.progress}"><span class="bar"><div style="width:{pct}%"></div></span>'
+        f'<span class="pct"> {round(100 * s.progress)}%</span></td><td>{s.counts.get("done", 0)}/{s.n_runs}</td>'
+        f'<td></td><td><a href="{e(s.links["csv"])}">csv</a></td></tr>'
+    )
+
+
+def _login(message: str, status_code: int) -> HTMLResponse:
+    return HTMLResponse(
+        _template("login.html").substitute(message=html.escape(message)), status_code=status_code
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, token: Annotated[str | None, Query(max_length=512)] = None) -> Response:
+    """The caller's sweeps; `?token=` signs the browser in (HttpOnly cookie, read-only use) and redirects."""
+    book = request.app.state.tokens
+    if token is not None and book.enabled:
+        if book.lookup(token) is None:
+            return _login("Unknown token.", 401)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=30 * 86400)
+        return response
+    try:
+        user = authenticate(request)
+    except AuthError as exc:
+        return _login(f"Sign in with your API token ({exc.message}).", 401)
+    registry = request.app.state.registry
+    sweeps = [to_public(e, request) for e in registry.visible(user)[:200]]
+    page = _template("index.html").substitute(
+        user=html.escape(user.name + (" (admin)" if user.admin else "")),
+        dashboard=html.escape(dashboard_url(request) or "#"),
+        rows="\n".join(_row(s) for s in sweeps),
+        count=len(registry.visible(user)),
+    )
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,143 @@
+"""Routes of the `sweeps` resource: submit, list, progress, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request
+from worker.cluster import dashboard_link
+
+from service.api.deps import RegistryDep, SettingsDep, StoreDep, SweepId
+from service.auth import CurrentUser, User
+from service.errors import AuthError
+from service.registry import SweepEntry
+from service.schemas import (
+    EXAMPLE_DEFINITION,
+    RunError,
+    SweepCancelled,
+    SweepCreated,
+    SweepPublic,
+    SweepsPublic,
+)
+from worker.store import SweepStore
+from worker.sweep import SweepDefinition
+
+router = APIRouter(prefix="/sweeps", tags=["sweeps"])
+MAX_ERRORS = 50
+
+
+def to_public(entry: SweepEntry, request: Request, store: SweepStore | None = None) -> SweepPublic:
+    """A sweep's public view from the registry's cached metadata and live progress."""
+    p = entry.progress
+    counts = {"pending": entry.n_runs, "running": 0, "done": 0, "failed": 0}
+    if p is not None:
+        names = ("pending", "running", "done", "reused", "diverged", "failed", "cancelled")
+        counts = {name: int(getattr(p, name)) for name in names}
+    finished = entry.n_runs - counts["pending"] - counts["running"]
+    errors: list[RunError] = []
+    if store is not None and counts.get("failed", 0):
+        statuses, messages = store.statuses(entry.sweep_id), store.errors(entry.sweep_id)
+        for index, (status, message) in enumerate(zip(statuses, messages, strict=False)):
+            if status == "failed" and len(errors) < MAX_ERRORS:
+                errors.append(RunError(index=index, status=status, error=message))
+    base = f"/sweeps/{entry.sweep_id}"
+    return SweepPublic(
+        id=entry.sweep_id,
+        name=entry.name,
+        owner=entry.owner,
+        state=entry.state,  # type: ignore[arg-type]
+        created=entry.created,
+        n_runs=entry.n_runs,
+        counts=counts,
+        progress=finished / entry.n_runs if entry.n_runs else 1.0,
+        eta_s=p.eta_s if p is not None and entry.state == "running" else None,
+        errors=errors,
+        dashboard_url=dashboard_url(request),
+        store_path=str(request.app.state.settings.sweeps_dir / f"{entry.sweep_id}.zarr"),
+        links={
+            "self": base,
+            "results": f"{base}/results",
+            "csv": f"{base}/results?format=csv",
+            "run0": f"{base}/runs/0",
+            "rates": f"{base}/plots/rates.png",
+            "weights": f"{base}/plots/weights.png",
+        },
+    )
+
+
+def dashboard_url(request: Request) -> str | None:
+    """The configured public dashboard link, else the one the Dask client reports."""
+    settings = request.app.state.settings
+    if settings.dashboard_url:
+        return settings.dashboard_url
+    cached = getattr(request.app.state, "dashboard", None)
+    if cached is None:
+        cached = dashboard_link(request.app.state.registry.client) or ""
+        request.app.state.dashboard = cached
+    return cached or None
+
+
+@router.post("", status_code=201, response_model=SweepCreated)
+def create_sweep(
+    definition: Annotated[
+        SweepDefinition,
+        Body(
+            openapi_examples={"small": {"summary": "A 2x2 grid over N and cx", "value": EXAMPLE_DEFINITION}}
+        ),
+    ],
+    registry: RegistryDep,
+    user: CurrentUser,
+) -> SweepCreated:
+    """Validate and expand a sweep definition, refuse it if over the limits, else queue it."""
+    entry, n_reused = registry.submit(definition, user)
+    return SweepCreated(
+        id=entry.sweep_id,
+        name=entry.name,
+        n_runs=entry.n_runs,
+        n_reused=n_reused,
+        state=entry.state,  # type: ignore[arg-type]
+        url=f"/sweeps/{entry.sweep_id}",
+    )
+
+
+@router.get("", response_model=SweepsPublic)
+def list_sweeps(
+    request: Request,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size")] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="Sweeps to skip")] = 0,
+    owner: Annotated[str | None, Query(max_length=64, description="Only this owner's sweeps (admin)")] = None,
+) -> SweepsPublic:
+    """The caller's sweeps, newest first (admins see everyone's)."""
+    _check_owner_filter(user, owner)
+    entries = registry.visible(user, owner)
+    page = entries[offset : offset + min(limit, settings.page_size_max)]
+    return SweepsPublic(data=[to_public(e, request) for e in page], count=len(entries))
+
+
+def _check_owner_filter(user: User, owner: str | None) -> None:
+    if owner is not None and owner != user.name and not user.admin:
+        raise AuthError(403, f"owner={owner!r}: only an admin token may list another user's sweeps")
+
+
+@router.get("/{sweep_id}", response_model=SweepPublic)
+def read_sweep(
+    sweep_id: SweepId, request: Request, registry: RegistryDep, store: StoreDep, user: CurrentUser
+):
+    """Progress of one sweep: counts by run status, ETA, errors of failed runs, dashboard link."""
+    return to_public(registry.get(sweep_id, user), request, store)
+
+
+@router.delete("/{sweep_id}", response_model=SweepCancelled)
+def cancel_sweep(
+    sweep_id: SweepId,
+    registry: RegistryDep,
+    user: CurrentUser,
+    purge: Annotated[bool, Query(description="Also delete the sweep's stored data")] = False,
+) -> SweepCancelled:
+    """Cancel a sweep's pending runs (finished runs stay); `purge=true` also deletes its data."""
+    entry = registry.get(sweep_id, user)
+    registry.cancel(entry, purge=purge)
+    return SweepCancelled(id=sweep_id, state=entry.state, purged=purge)  # type: ignore[arg-type]

@@ -1,0 +1,120 @@
+"""The FastAPI app factory; its lifespan owns the one Dask client and the sweep registry."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from worker.cluster import make_client
+
+from service.api.routes import cluster, health, pages, sweeps
+from service.auth import load_tokens
+from service.errors import install_exception_handlers
+from service.metrics import ServiceMetrics
+from service.registry import Registry
+from service.settings import Settings, get_settings, is_loopback
+from worker.store import SweepStore
+
+log = logging.getLogger("pbn.service")
+STATIC = Path(__file__).parent / "static"
+VERSION = "0.1.0"
+
+
+class BodySizeLimit:
+    """Pure ASGI middleware: answer 413 to any request body larger than `max_bytes` (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await _too_large(send, self.max_bytes)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _too_large(send, self.max_bytes)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send, max_bytes: int) -> None:
+    body = (
+        b'{"detail":[{"loc":["body"],"msg":"request body larger than %d bytes","type":"too_large"}]}'
+        % max_bytes
+    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Start: Dask client, store, registry (resuming unfinished sweeps). Stop: leave runs resumable."""
+    settings: Settings = app.state.settings
+    if not app.state.tokens.enabled and not is_loopback(settings.host):
+        raise RuntimeError(
+            f"no API tokens configured: single-user mode binds only to loopback, not host={settings.host!r}"
+        )
+    client = await run_in_threadpool(make_client, settings.scheduler, settings.n_workers)
+    store = SweepStore(settings.data)
+    registry = Registry(settings, store, client, app.state.metrics)
+    app.state.registry = registry
+    app.state.metrics.watch(registry.entries)
+    resumed = await run_in_threadpool(registry.load)
+    log.info("pbn serve: data=%s scheduler=%s resumed=%s", settings.data, client.scheduler.address, resumed)
+    try:
+        yield
+    finally:
+        await run_in_threadpool(registry.shutdown)
+        await run_in_threadpool(_close_client, client)
+
+
+def _close_client(client: object) -> None:
+    cluster = getattr(client, "cluster", None)
+    client.close()  # type: ignore[attr-defined]
+    if cluster is not None:
+        cluster.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings` (default: from PBN_* environment); tokens are read here (fail fast)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="pbn-sweep",
+        version=VERSION,
+        summary="Parameter sweeps of plastic balanced spiking networks on Dask, stored in Zarr.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.tokens = load_tokens(settings)
+    app.state.metrics = ServiceMetrics()
+    app.dependency_overrides[get_settings] = lambda: settings
+    install_exception_handlers(app)
+    for module in (sweeps, cluster, health, pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,171 @@
+"""Python client of the pbn-sweep REST API: submit a sweep, watch it, fetch its results."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import yaml
+
+FINAL_STATES = ("done", "cancelled", "stopped")
+
+
+class ApiError(Exception):
+    """The server refused a request; `status_code` and `detail` are the server's answer."""
+
+    def __init__(self, status_code: int, detail: Any) -> None:
+        self.status_code = status_code
+        self.detail = detail
+        super().__init__(f"HTTP {status_code}: {format_detail(detail)}")
+
+
+def format_detail(detail: Any) -> str:
+    """Turn FastAPI's `detail` (a string or a list of {loc, msg}) into one readable line."""
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                loc = ".".join(str(x) for x in item.get("loc", []) if x != "body")
+                parts.append(f"{loc}: {item.get('msg', '')}" if loc else str(item.get("msg", "")))
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    return str(detail)
+
+
+def load_definition(definition: dict[str, Any] | str | Path) -> dict[str, Any]:
+    """A sweep definition from a dict or a YAML/JSON file."""
+    if isinstance(definition, dict):
+        return definition
+    path = Path(definition)
+    text = path.read_text()
+    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping (a sweep definition), got {type(data).__name__}")
+    return data
+
+
+class Client:
+    """Talks to one pbn-sweep server; `token` is sent as `Authorization: Bearer`."""
+
+    def __init__(self, url: str = "http://127.0.0.1:8000", token: str | None = None, timeout: float = 30.0):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send a request; raise ApiError on any 4xx/5xx with the server's explanation."""
+        response = self.http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except (ValueError, AttributeError):
+                detail = response.text
+            raise ApiError(response.status_code, detail)
+        return response
+
+    def submit(self, definition: dict[str, Any] | str | Path) -> Sweep:
+        """Submit a sweep (a dict or a YAML/JSON file) and return its handle."""
+        created = self.request("POST", "/sweeps", json=load_definition(definition)).json()
+        return Sweep(self, created["id"], created)
+
+    def sweep(self, sweep_id: str) -> Sweep:
+        """Handle of an existing sweep."""
+        return Sweep(self, sweep_id, {})
+
+    def sweeps(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        """A page of the caller's sweeps: {data: [...], count}."""
+        return self.request("GET", "/sweeps", params={"limit": limit, "offset": offset}).json()
+
+    def cluster(self) -> dict[str, Any]:
+        return self.request("GET", "/cluster").json()
+
+    def health(self) -> dict[str, Any]:
+        return self.request("GET", "/health").json()
+
+
+class Sweep:
+    """One submitted sweep on the server."""
+
+    def __init__(self, client: Client, sweep_id: str, created: dict[str, Any]) -> None:
+        self.client = client
+        self.id = sweep_id
+        self.created = created
+
+    def __repr__(self) -> str:
+        return f"Sweep({self.id!r})"
+
+    def status(self) -> dict[str, Any]:
+        """Counts by status, progress, ETA and errors (GET /sweeps/{id})."""
+        return self.client.request("GET", f"/sweeps/{self.id}").json()
+
+    def wait(
+        self, progress: bool = True, poll_s: float = 1.0, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Block until the sweep finishes; show a progress bar when `progress`. Returns the final status."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not progress:
+            return self._poll(poll_s, deadline, lambda s: None)
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[counts]}"))
+        with Progress(*columns, TimeRemainingColumn()) as bar:
+            task = bar.add_task(self.id, total=None, counts="")
+
+            def show(s: dict[str, Any]) -> None:
+                done = s["n_runs"] - s["counts"].get("pending", 0) - s["counts"].get("running", 0)
+                counts = " ".join(f"{k}={v}" for k, v in s["counts"].items() if v)
+                bar.update(task, total=s["n_runs"], completed=done, counts=f"{s['state']} {counts}")
+
+            return self._poll(poll_s, deadline, show)
+
+    def _poll(self, poll_s: float, deadline: float | None, show: Any) -> dict[str, Any]:
+        while True:
+            status = self.status()
+            show(status)
+            if status["state"] in FINAL_STATES:
+                return status
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"sweep {self.id} still {status['state']} ({status['progress']:.0%})")
+            time.sleep(poll_s)
+
+    def cancel(self, purge: bool = False) -> dict[str, Any]:
+        """Cancel pending runs (finished ones stay); `purge` also deletes the stored data."""
+        return self.client.request("DELETE", f"/sweeps/{self.id}", params={"purge": purge}).json()
+
+    def results(self, **filters: Any) -> pd.DataFrame:
+        """The summary table (one row per run), optionally filtered by parameter values (`N=1000`)."""
+        params = {"format": "csv", **{k: str(v) for k, v in filters.items()}}
+        text = self.client.request("GET", f"/sweeps/{self.id}/results", params=params).text
+        return pd.read_csv(io.StringIO(text))
+
+    def run(self, index: int) -> dict[str, Any]:
+        """One run: parameters, summary and time series."""
+        return self.client.request("GET", f"/sweeps/{self.id}/runs/{index}").json()
+
+    def dataset(self) -> Any:
+        """The sweep as an xarray.Dataset: read from the Zarr store when this machine can see it, else
+        built from the summary table over HTTP (scalars only, indexed by `run`)."""
+        import xarray as xr
+
+        store = self.status().get("store_path")
+        if store and Path(store).exists():
+            from worker.results import open_sweep
+
+            return open_sweep(Path(store).parent.parent, self.id)
+        table = self.results()
+        return xr.Dataset.from_dataframe(table.set_index("run") if "run" in table else table)

@@ -1,0 +1,116 @@
+"""Service errors and their single mapping to HTTP: every 4xx body names the field, the value and the reason."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from worker.errors import (
+    LimitExceededError,
+    PbnError,
+    RunNotFoundError,
+    SweepNotFoundError,
+    SweepStateError,
+    SweepValidationError,
+)
+
+log = logging.getLogger("pbn.service")
+
+
+class ServiceError(Exception):
+    """An error with an HTTP status and a message meant for the user."""
+
+    status_code = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class AuthError(ServiceError):
+    """401 (who are you?) or 403 (not allowed)."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class NotFound(ServiceError):
+    """No such sweep/run for this caller (others' sweeps look absent too)."""
+
+    status_code = 404
+
+
+class QuotaExceeded(ServiceError):
+    """The caller already has too much unfinished work queued."""
+
+    status_code = 429
+
+
+class LimitExceeded(ServiceError):
+    """The submitted sweep is larger than the server allows."""
+
+    status_code = 422
+
+
+class Conflict(ServiceError):
+    """The request does not fit the sweep's current state."""
+
+    status_code = 409
+
+
+def _detail(message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"detail": [{"loc": [field] if field else [], "msg": message, "type": "value_error", **extra}]}
+
+
+def _pydantic_detail(exc: ValidationError | RequestValidationError) -> list[dict[str, Any]]:
+    """Pydantic errors with their location, message and the offending input (inputs clipped)."""
+    out = []
+    for err in exc.errors():
+        item = {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        if "input" in err:
+            item["input"] = repr(err["input"])[:200]
+        out.append(item)
+    return out
+
+
+async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return JSONResponse(_detail(exc.message, exc.field), status_code=exc.status_code, headers=headers)
+
+
+async def _validation_error(request: Request, exc: ValidationError | RequestValidationError) -> JSONResponse:
+    return JSONResponse({"detail": jsonable_encoder(_pydantic_detail(exc))}, status_code=422)
+
+
+ENGINE_STATUS: dict[type[PbnError], int] = {
+    SweepValidationError: 422,
+    LimitExceededError: 422,
+    SweepNotFoundError: 404,
+    RunNotFoundError: 404,
+    SweepStateError: 409,
+    PbnError: 400,
+}
+"""worker.errors -> HTTP status (the engine's errors are always the user's input or state, never a 5xx)."""
+
+
+async def _engine_error(request: Request, exc: PbnError) -> JSONResponse:
+    info = jsonable_encoder(exc.to_dict())
+    field = info.get("field") or info.get("limit")
+    status = next(code for cls, code in ENGINE_STATUS.items() if isinstance(exc, cls))
+    return JSONResponse(_detail(str(exc), field, **info), status_code=status)
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    """Register every mapping once, in one place."""
+    app.add_exception_handler(ServiceError, _service_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(PbnError, _engine_error)  # type: ignore[arg-type]

@@ -1,0 +1,245 @@
+"""The sweep registry: which sweeps exist, whose they are, and which are running — rebuilt from the store.
+
+The store is the source of truth (owner, definition and per-run status live in each sweep's Zarr group);
+this class only keeps a cache of the sweeps' metadata, the live progress of running sweeps, and one
+coordinator thread per user (service.scheduler). On start, sweeps with unfinished runs are resumed:
+the runner resubmits only runs that are not finished, so no finished run is recomputed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from distributed import Client
+from worker.runner import SweepProgress, SweepRunner, progress_from_store
+
+from service.auth import User
+from service.errors import Conflict, LimitExceeded, NotFound
+from service.metrics import ServiceMetrics
+from service.scheduler import Job, UserScheduler
+from service.settings import Settings
+from worker.store import SweepStore
+from worker.sweep import SweepDefinition, SweepLimits, check_limits, expand_sweep
+
+log = logging.getLogger("pbn.service")
+UNFINISHED = ("pending", "running")
+
+
+@dataclass
+class SweepEntry:
+    """What the registry remembers about one sweep (metadata is immutable; progress is live)."""
+
+    sweep_id: str
+    owner: str
+    name: str
+    created: datetime | None
+    n_runs: int
+    cost_neuron_s: float
+    state: str = "stopped"  # queued | running | done | cancelled | stopped
+    progress: SweepProgress | None = None
+    finished: set[int] = field(default_factory=set)
+
+
+def count_runs(defn: SweepDefinition) -> int:
+    """Runs a definition expands to, computed without expanding it (to refuse huge grids cheaply)."""
+    n = math.prod(len(v) for v in defn.grid.values()) if defn.grid else 1
+    if defn.zip:
+        n *= len(next(iter(defn.zip.values())))
+    if defn.points:
+        n *= len(defn.points)
+    return n * defn.replicates
+
+
+def limits_from(settings: Settings) -> SweepLimits:
+    return SweepLimits(
+        max_runs=settings.max_runs_per_sweep,
+        max_N=settings.max_N,
+        max_T_ms=settings.max_T_ms,
+        max_neuron_seconds=settings.max_sweep_neuron_s,
+    )
+
+
+class Registry:
+    """Submit, list, watch, cancel and resume sweeps for many users on one Dask client."""
+
+    def __init__(
+        self, settings: Settings, store: SweepStore, client: Client, metrics: ServiceMetrics
+    ) -> None:
+        self.settings, self.store, self.client, self.metrics = settings, store, client, metrics
+        self.limits = limits_from(settings)
+        self.scheduler = UserScheduler(settings.user_max_queued_neuron_s)
+        self._lock = threading.Lock()
+        self._entries: dict[str, SweepEntry] = {}
+        self._runners: dict[str, SweepRunner] = {}
+        self._stopping = threading.Event()
+
+    # ---- building the registry from the store -------------------------------------------------
+    def load(self) -> list[str]:
+        """Read every sweep in the store; queue the unfinished ones again (oldest first). Returns those ids."""
+        resumed = []
+        for sweep_id in self.store.sweep_ids():
+            try:
+                entry = self._entry_from_store(sweep_id)
+            except Exception:  # one broken group must not keep the server down
+                log.exception("cannot read sweep %s; skipped", sweep_id)
+                continue
+            statuses = self.store.statuses(sweep_id)
+            entry.progress = progress_from_store(self.store, sweep_id)
+            with self._lock:
+                self._entries[sweep_id] = entry
+            if any(s in UNFINISHED for s in statuses):
+                resumed.append(entry)
+            else:
+                entry.state = _final_state(entry.progress)
+        for entry in sorted(resumed, key=lambda e: e.created or datetime.min):
+            log.info("resuming sweep %s of %s", entry.sweep_id, entry.owner)
+            self._queue(entry)
+        return [e.sweep_id for e in resumed]
+
+    def _entry_from_store(self, sweep_id: str) -> SweepEntry:
+        attrs = self.store.attrs(sweep_id)
+        runs = self.store.runs(sweep_id)
+        created = attrs.get("created")
+        return SweepEntry(
+            sweep_id=sweep_id,
+            owner=str(attrs.get("owner", "anonymous")),
+            name=str(attrs.get("definition", {}).get("name", sweep_id)),
+            created=datetime.fromisoformat(created) if isinstance(created, str) else None,
+            n_runs=len(runs),
+            cost_neuron_s=sum(r.params.neuron_seconds() for r in runs),
+        )
+
+    # ---- submitting and running ---------------------------------------------------------------
+    def submit(self, defn: SweepDefinition, user: User) -> tuple[SweepEntry, int]:
+        """Validate, expand, check limits and quota, create the store group and queue the sweep."""
+        n = count_runs(defn)
+        if n > self.limits.max_runs:
+            raise LimitExceeded(
+                f"max_runs: the definition expands to {n} runs; the limit is {self.limits.max_runs}"
+            )
+        runs = expand_sweep(defn)
+        check_limits(runs, self.limits)
+        cost = sum(r.params.neuron_seconds() for r in runs)
+        self.scheduler.check_quota(user.name, cost)
+        sweep_id = self.store.create_sweep(defn, runs, owner=user.name)
+        entry = self._entry_from_store(sweep_id)
+        n_reused = sum(item.action == "reuse" for item in SweepRunner(self.client, self.store).plan(sweep_id))
+        entry.progress = progress_from_store(self.store, sweep_id)
+        with self._lock:
+            self._entries[sweep_id] = entry
+        self._queue(entry)
+        self.metrics.sweeps_submitted.inc()
+        return entry, n_reused
+
+    def _queue(self, entry: SweepEntry) -> None:
+        entry.state = "queued"
+        self.scheduler.submit(Job(entry.sweep_id, entry.owner, entry.cost_neuron_s, lambda: self._run(entry)))
+
+    def _run(self, entry: SweepEntry) -> None:
+        """Body of a user's coordinator thread: run the sweep to its end (or until shutdown/cancel)."""
+        if self._stopping.is_set():
+            return
+        runner = SweepRunner(self.client, self.store)
+        with self._lock:
+            self._runners[entry.sweep_id] = runner
+        entry.state = "running"
+        entry.finished = {i for i, s in enumerate(self.store.statuses(entry.sweep_id)) if s not in UNFINISHED}
+        try:
+            final = runner.run(
+                entry.sweep_id,
+                progress=lambda p: self._on_progress(entry, p),
+                max_in_flight=self.settings.user_max_concurrent_runs,
+                should_stop=self._stopping.is_set,
+            )
+            self._on_progress(entry, final)
+        finally:
+            with self._lock:
+                self._runners.pop(entry.sweep_id, None)
+            if entry.state == "running":
+                entry.state = "stopped" if self._stopping.is_set() else _final_state(entry.progress)
+
+    def _on_progress(self, entry: SweepEntry, progress: SweepProgress) -> None:
+        """Keep the live counts; record the wall time of runs that finished since the last call."""
+        entry.progress = progress
+        if progress.finished <= len(entry.finished):
+            return
+        statuses = self.store.statuses(entry.sweep_id)
+        for index, status in enumerate(statuses):
+            if status in UNFINISHED or index in entry.finished:
+                continue
+            entry.finished.add(index)
+            if status in ("done", "diverged"):
+                wall = self.store.run_info(entry.sweep_id, index).get("wall_s")
+                if isinstance(wall, int | float) and wall >= 0:
+                    self.metrics.run_duration.observe(wall)
+
+    # ---- reading and cancelling ---------------------------------------------------------------
+    def get(self, sweep_id: str, user: User) -> SweepEntry:
+        """The sweep if the caller may see it; others' sweeps answer 404 exactly like missing ones."""
+        with self._lock:
+            entry = self._entries.get(sweep_id)
+        if entry is None or not (user.admin or entry.owner == user.name):
+            raise NotFound(f"sweep {sweep_id!r} not found", field="sweep_id")
+        return entry
+
+    def visible(self, user: User, owner: str | None = None) -> list[SweepEntry]:
+        """The caller's sweeps (admin: everyone's, or one owner's), newest first."""
+        with self._lock:
+            entries = list(self._entries.values())
+        if not user.admin:
+            entries = [e for e in entries if e.owner == user.name]
+        if owner is not None:
+            entries = [e for e in entries if e.owner == owner]
+        return sorted(entries, key=lambda e: (e.created or datetime.min, e.sweep_id), reverse=True)
+
+    def cancel(self, entry: SweepEntry, purge: bool = False) -> None:
+        """Stop the sweep's pending runs (finished ones stay); `purge` also deletes its data."""
+        self.scheduler.cancel(entry.sweep_id)
+        with self._lock:
+            runner = self._runners.get(entry.sweep_id)
+        (runner or SweepRunner(self.client, self.store)).cancel(entry.sweep_id)
+        entry.progress = progress_from_store(self.store, entry.sweep_id)
+        entry.state = "cancelled" if entry.progress.cancelled or runner else _final_state(entry.progress)
+        if purge:
+            if runner is not None and not _wait_until(lambda: entry.sweep_id not in self._runners, 30.0):
+                raise Conflict(f"sweep {entry.sweep_id!r} is still stopping; retry the purge in a moment")
+            self.store.delete(entry.sweep_id)
+            with self._lock:
+                self._entries.pop(entry.sweep_id, None)
+
+    def active(self) -> int:
+        with self._lock:
+            return sum(e.state in ("queued", "running") for e in self._entries.values())
+
+    def entries(self) -> list[SweepEntry]:
+        with self._lock:
+            return list(self._entries.values())
+
+    def shutdown(self, timeout_s: float = 20.0) -> None:
+        """Stop coordinating (runs stay pending in the store and resume on the next start)."""
+        self._stopping.set()
+        self.scheduler.stop()
+        _wait_until(lambda: not self._runners, timeout_s)
+
+
+def _final_state(progress: SweepProgress | None) -> str:
+    if progress is None:
+        return "stopped"
+    if progress.pending or progress.running:
+        return "stopped"
+    return "cancelled" if progress.cancelled else "done"
+
+
+def _wait_until(predicate: Any, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

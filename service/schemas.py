@@ -1,0 +1,122 @@
+"""Response models of the REST API (schema family per resource: Created / Public / list of Public)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SweepState = Literal["queued", "running", "done", "cancelled", "stopped"]
+SWEEP_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+"""Sweep ids: letters, digits, '_', '-', '.'; never '/', never starting with '.' (no path tricks)."""
+
+EXAMPLE_DEFINITION: dict[str, Any] = {
+    "name": "istdp-vs-N",
+    "base": {"T": 1000, "eta_ei": 1.5e-5, "eta_ii": 1.5e-5},
+    "grid": {"N": [200, 400], "cx": [0.0, 0.1]},
+    "replicates": 1,
+    "seed": 2538,
+    "record": {"weights": 10, "spikes": False, "dt": 10.0},
+    "analysis": {"window": 100, "rate_bin": 10},
+}
+
+
+class SweepCreated(BaseModel):
+    """What `POST /sweeps` answers: the new sweep's id and size."""
+
+    id: str = Field(examples=["istdp-vs-N-3f2a9c1b"])
+    name: str = Field(examples=["istdp-vs-N"])
+    n_runs: int = Field(description="Runs the definition expands to", examples=[4])
+    n_reused: int = Field(description="Runs whose results are reused from earlier sweeps", examples=[0])
+    state: SweepState = Field(examples=["queued"])
+    url: str = Field(description="Path of the sweep's status", examples=["/sweeps/istdp-vs-N-3f2a9c1b"])
+
+
+class RunError(BaseModel):
+    """Why one run failed (the message the worker raised)."""
+
+    index: int
+    status: str
+    error: str
+
+
+class SweepPublic(BaseModel):
+    """A sweep's progress: counts by run status, ETA, errors of failed runs."""
+
+    id: str
+    name: str
+    owner: str
+    state: SweepState
+    created: datetime | None = None
+    n_runs: int
+    counts: dict[str, int] = Field(
+        description="Runs by status", examples=[{"pending": 1, "running": 1, "done": 2, "failed": 0}]
+    )
+    progress: float = Field(ge=0, le=1, description="Fraction of runs finished (done, failed, cancelled...)")
+    eta_s: float | None = Field(None, description="Estimated seconds to completion (None when unknown)")
+    errors: list[RunError] = Field(default_factory=list, description="Failed runs (first 50)")
+    dashboard_url: str | None = None
+    store_path: str | None = Field(None, description="Zarr group on the server (read it directly if mounted)")
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+class SweepCancelled(BaseModel):
+    """What `DELETE /sweeps/{id}` answers."""
+
+    id: str
+    state: SweepState
+    purged: bool
+
+
+class SweepsPublic(BaseModel):
+    """A page of the caller's sweeps, newest first."""
+
+    data: list[SweepPublic]
+    count: int = Field(description="Sweeps in total (all pages)")
+
+
+class RunPublic(BaseModel):
+    """One run: its parameters, its summary scalars and its recorded time series."""
+
+    sweep_id: str
+    index: int
+    status: str
+    error: str | None = None
+    params: dict[str, Any]
+    summary: dict[str, Any]
+    series: dict[str, list[float | None]] = Field(
+        default_factory=dict, description="Time series keyed by name; their time axes are series too"
+    )
+
+
+class WorkerInfo(BaseModel):
+    """One Dask worker as the scheduler sees it."""
+
+    address: str
+    name: str
+    threads: int
+    memory_limit_bytes: int
+    memory_used_bytes: int | None = None
+    tasks_processing: int
+
+
+class ClusterPublic(BaseModel):
+    """The Dask cluster behind the service."""
+
+    scheduler: str
+    n_workers: int
+    threads: int
+    memory_bytes: int
+    tasks_processing: int
+    dashboard_url: str | None
+    workers: list[WorkerInfo]
+
+
+class Health(BaseModel):
+    """Liveness: the app answers and whether the cluster answers."""
+
+    status: Literal["ok", "degraded"]
+    version: str
+    cluster: bool
+    sweeps_active: int
