@@ -47,16 +47,16 @@ class BodySizeLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise _BodyTooLarge
+                raise _BodyTooLargeError
             return message
 
         try:
             await self.app(scope, limited, send)
-        except _BodyTooLarge:
+        except _BodyTooLargeError:
             await _too_large(send, self.max_bytes)
 
 
-class _BodyTooLarge(Exception):
+class _BodyTooLargeError(Exception):
     pass
 
 

@@ -1,4 +1,4 @@
-"""Service errors and their single mapping to HTTP: every 4xx body names the field, the value and the reason."""
+"""Service errors and their mapping to HTTP: every 4xx body names the field, the value and the reason."""
 
 from __future__ import annotations
 
@@ -42,25 +42,25 @@ class AuthError(ServiceError):
         self.status_code = status_code
 
 
-class NotFound(ServiceError):
+class NotFoundError(ServiceError):
     """No such sweep/run for this caller (others' sweeps look absent too)."""
 
     status_code = 404
 
 
-class QuotaExceeded(ServiceError):
+class QuotaExceededError(ServiceError):
     """The caller already has too much unfinished work queued."""
 
     status_code = 429
 
 
-class LimitExceeded(ServiceError):
+class SweepTooLargeError(ServiceError):
     """The submitted sweep is larger than the server allows."""
 
     status_code = 422
 
 
-class Conflict(ServiceError):
+class ConflictError(ServiceError):
     """The request does not fit the sweep's current state."""
 
     status_code = 409

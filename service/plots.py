@@ -68,7 +68,7 @@ def weights_png(run: dict[str, Any]) -> bytes:
 
 
 def summary_png(table: pd.DataFrame, stat: str, x: str | None, swept: list[str]) -> bytes:
-    """`stat` of every finished run against swept parameter `x` (mean per value), and `theory_<stat>` beside it."""
+    """`stat` of finished runs against swept parameter `x` (mean per value), `theory_<stat>` beside it."""
     if stat not in table.columns or not pd.api.types.is_numeric_dtype(table[stat]):
         numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
         raise ServiceError(f"stat={stat!r}: expected a numeric summary column, one of {numeric}", "stat")

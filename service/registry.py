@@ -17,13 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from distributed import Client
-from worker.runner import SweepProgress, SweepRunner, progress_from_store
 
 from service.auth import User
-from service.errors import Conflict, LimitExceeded, NotFound
+from service.errors import ConflictError, NotFoundError, SweepTooLargeError
 from service.metrics import ServiceMetrics
 from service.scheduler import Job, UserScheduler
 from service.settings import Settings
+from worker.runner import SweepProgress, SweepRunner, progress_from_store
 from worker.store import SweepStore
 from worker.sweep import SweepDefinition, SweepLimits, check_limits, expand_sweep
 
@@ -81,7 +81,7 @@ class Registry:
 
     # ---- building the registry from the store -------------------------------------------------
     def load(self) -> list[str]:
-        """Read every sweep in the store; queue the unfinished ones again (oldest first). Returns those ids."""
+        """Read every sweep in the store; queue unfinished ones again (oldest first); return their ids."""
         resumed = []
         for sweep_id in self.store.sweep_ids():
             try:
@@ -120,7 +120,7 @@ class Registry:
         """Validate, expand, check limits and quota, create the store group and queue the sweep."""
         n = count_runs(defn)
         if n > self.limits.max_runs:
-            raise LimitExceeded(
+            raise SweepTooLargeError(
                 f"max_runs: the definition expands to {n} runs; the limit is {self.limits.max_runs}"
             )
         runs = expand_sweep(defn)
@@ -185,7 +185,7 @@ class Registry:
         with self._lock:
             entry = self._entries.get(sweep_id)
         if entry is None or not (user.admin or entry.owner == user.name):
-            raise NotFound(f"sweep {sweep_id!r} not found", field="sweep_id")
+            raise NotFoundError(f"sweep {sweep_id!r} not found", field="sweep_id")
         return entry
 
     def visible(self, user: User, owner: str | None = None) -> list[SweepEntry]:
@@ -208,7 +208,9 @@ class Registry:
         entry.state = "cancelled" if entry.progress.cancelled or runner else _final_state(entry.progress)
         if purge:
             if runner is not None and not _wait_until(lambda: entry.sweep_id not in self._runners, 30.0):
-                raise Conflict(f"sweep {entry.sweep_id!r} is still stopping; retry the purge in a moment")
+                raise ConflictError(
+                    f"sweep {entry.sweep_id!r} is still stopping; retry the purge in a moment"
+                )
             self.store.delete(entry.sweep_id)
             with self._lock:
                 self._entries.pop(entry.sweep_id, None)

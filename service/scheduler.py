@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from service.errors import QuotaExceeded
+from service.errors import QuotaExceededError
 
 log = logging.getLogger("pbn.service")
 
@@ -49,8 +49,9 @@ class UserScheduler:
         """Refuse (429) a new sweep that would push the user's unfinished work over the limit."""
         have = self.outstanding(owner)
         if have + cost_neuron_s > self.max_queued_neuron_s:
-            raise QuotaExceeded(
-                f"user {owner!r} has {have:.3g} neuron-seconds unfinished; this sweep adds {cost_neuron_s:.3g} "
+            raise QuotaExceededError(
+                f"user {owner!r} has {have:.3g} neuron-seconds unfinished; "
+                f"this sweep adds {cost_neuron_s:.3g} "
                 f"and the limit is {self.max_queued_neuron_s:.3g}: wait for running sweeps or cancel one",
                 field="user_max_queued_neuron_s",
             )

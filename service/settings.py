@@ -1,4 +1,4 @@
-"""Service settings from `PBN_*` environment variables (pydantic-settings), overridable by `pbn serve` options."""
+"""Service settings from `PBN_*` environment variables (pydantic-settings); `pbn serve` options override."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The browser page `/`: the caller's sweeps with live progress bars (server-rendered, polled by a little JS)."""
+"""The browser page `/`: the caller's sweeps with live progress bars (server-rendered, then polled by JS)."""
 
 from __future__ import annotations
 
@@ -27,10 +27,12 @@ def _row(s: SweepPublic) -> str:
     e = html.escape
     pct = f"{100 * s.progress:.1f}"
     return (
-        f'<tr id="sweep-{e(s.id)}" class="state-{e(s.state)}"><td><a href="{e(s.links["self"])}">{e(s.name)}</a>'
+        f'<tr id="sweep-{e(s.id)}" class="state-{e(s.state)}">'
+        f'<td><a href="{e(s.links["self"])}">{e(s.name)}</a>'
         f" ({e(s.id)})</td><td>{e(s.owner)}</td><td>{e(s.state)}</td>"
         f'<td data-progress="{s.progress}"><span class="bar"><div style="width:{pct}%"></div></span>'
-        f'<span class="pct"> {round(100 * s.progress)}%</span></td><td>{s.counts.get("done", 0)}/{s.n_runs}</td>'
+        f'<span class="pct"> {round(100 * s.progress)}%</span></td>'
+        f"<td>{s.counts.get('done', 0)}/{s.n_runs}</td>"
         f'<td></td><td><a href="{e(s.links["csv"])}">csv</a></td></tr>'
     )
 

@@ -41,7 +41,7 @@ def clean(value: Any) -> Any:
 
 
 def filter_table(table: pd.DataFrame, filters: dict[str, str]) -> pd.DataFrame:
-    """Keep rows whose column equals each filter value (numbers compared as numbers); unknown column -> 422."""
+    """Keep rows whose column equals each filter value (numbers as numbers); unknown column -> 4xx."""
     for name, raw in filters.items():
         if name not in table.columns:
             raise ServiceError(
