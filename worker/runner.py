@@ -1,0 +1,288 @@
+"""The coordinator: plan a sweep (run, reuse, skip), feed runs to Dask in bounded batches, report progress."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from distributed import Client, Future, wait
+
+from worker.store import FINISHED, STATUSES, SweepStore
+from worker.tasks import run_point
+
+POLL_S = 0.5
+"""How often the coordinator wakes up without a completion (cancel requests, progress)."""
+
+
+@dataclass
+class SweepProgress:
+    """Counts of runs by status, with an ETA estimated from this session's completion rate."""
+
+    sweep_id: str
+    total: int
+    pending: int = 0
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+    reused: int = 0
+    diverged: int = 0
+    cancelled: int = 0
+    eta_s: float | None = None
+    elapsed_s: float = 0.0
+    dashboard: str | None = None
+
+    @property
+    def finished(self) -> int:
+        """Runs with a result (done, reused or diverged)."""
+        return self.done + self.reused + self.diverged
+
+    @property
+    def complete(self) -> bool:
+        """Nothing left pending or running."""
+        return self.pending == 0 and self.running == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "finished": self.finished, "complete": self.complete}
+
+
+@dataclass
+class PlanItem:
+    """What `run` will do with one run, and why (`pbn sweep --explain`)."""
+
+    index: int
+    action: str  # "run" | "reuse" | "skip"
+    reason: str
+    source: tuple[str, int] | None = None
+
+
+def count_statuses(sweep_id: str, statuses: list[str]) -> SweepProgress:
+    """A SweepProgress from a list of run statuses."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for s in statuses:
+        counts[s] += 1
+    return SweepProgress(sweep_id=sweep_id, total=len(statuses), **counts)
+
+
+def progress_from_store(store: SweepStore, sweep_id: str) -> SweepProgress:
+    """Progress as stored (callable from any process, with or without a running coordinator)."""
+    return count_statuses(sweep_id, store.statuses(sweep_id))
+
+
+class SweepRunner:
+    """Runs sweeps of one store on one Dask client; resumable, cancellable, dedupes by the store's status."""
+
+    def __init__(self, client: Client, store: SweepStore, max_retries: int = 2) -> None:
+        self.client, self.store, self.max_retries = client, store, max_retries
+        self._cancel: set[str] = set()
+        self._active: set[str] = set()
+        self._lock = threading.Lock()
+
+    def plan(self, sweep_id: str) -> list[PlanItem]:
+        """Per run: skip (already finished), reuse (same params + seed + model version stored), or run."""
+        statuses = self.store.statuses(sweep_id)
+        keys = self.store.attrs(sweep_id)["expansion"]["cache_keys"]
+        items = []
+        for index, (status, key) in enumerate(zip(statuses, keys, strict=True)):
+            if status in FINISHED:
+                items.append(PlanItem(index, "skip", f"already {status}"))
+            elif (source := self.store.lookup_cache(key, exclude=sweep_id)) is not None:
+                why = f"same parameters, seed and model version as run {source[1]} of sweep {source[0]}"
+                items.append(PlanItem(index, "reuse", why, source))
+            else:
+                why = "not computed yet" if status == "pending" else f"previous attempt {status}"
+                items.append(PlanItem(index, "run", f"{why}; no stored run has the same cache key"))
+        return items
+
+    def progress(self, sweep_id: str) -> SweepProgress:
+        """Stored progress plus the dashboard link."""
+        p = progress_from_store(self.store, sweep_id)
+        p.dashboard = dashboard_of(self.client)
+        return p
+
+    def cancel(self, sweep_id: str) -> None:
+        """Stop a sweep: pending runs become `cancelled`, finished runs stay (any thread or process)."""
+        self.store.request_cancel(sweep_id)
+        with self._lock:
+            self._cancel.add(sweep_id)
+            active = sweep_id in self._active
+        if not active:
+            self._mark_unfinished(sweep_id, "cancelled")
+
+    def run(
+        self,
+        sweep_id: str,
+        progress: Callable[[SweepProgress], None] | None = None,
+        max_in_flight: int | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> SweepProgress:
+        """Run every unfinished run of a sweep and block until done, cancelled or stopped."""
+        self.store.clear_cancel(sweep_id)
+        with self._lock:
+            self._cancel.discard(sweep_id)
+            self._active.add(sweep_id)
+        try:
+            session = _Session(
+                self, sweep_id, progress, max_in_flight or self._default_in_flight(), should_stop
+            )
+            session.execute()
+        finally:
+            with self._lock:
+                self._active.discard(sweep_id)
+        return self.progress(sweep_id)
+
+    def stop_requested(self, sweep_id: str, should_stop: Callable[[], bool] | None) -> bool:
+        with self._lock:
+            flagged = sweep_id in self._cancel
+        return flagged or self.store.cancel_requested(sweep_id) or bool(should_stop and should_stop())
+
+    def _default_in_flight(self) -> int:
+        """Two tasks per worker thread keep workers busy without flooding the scheduler."""
+        threads = sum(self.client.nthreads().values())
+        return max(2 * threads, 2)
+
+    def _mark_unfinished(self, sweep_id: str, status: str) -> None:
+        for index, current in enumerate(self.store.statuses(sweep_id)):
+            if current in ("pending", "running"):
+                self.store.set_status(sweep_id, index, status)
+
+
+class _Session:
+    """One call of SweepRunner.run: bounded submission, completion handling, retries, progress."""
+
+    def __init__(
+        self, runner: SweepRunner, sweep_id: str, progress: Any, limit: int, should_stop: Any
+    ) -> None:
+        self.r, self.sweep_id, self.callback, self.limit, self.should_stop = (
+            runner,
+            sweep_id,
+            progress,
+            max(1, limit),
+            should_stop,
+        )
+        self.store = runner.store
+        self.statuses = self.store.statuses(sweep_id)
+        self.in_flight: dict[Future, tuple[int, int]] = {}
+        self.todo: deque[int] = deque()
+        self.attempts: dict[int, int] = {}
+        self.params: dict[int, str] = {}
+        self.started = time.monotonic()
+        self.completed_here = 0
+        self.root = str(self.store.root.resolve())
+
+    def execute(self) -> None:
+        """Reuse what the cache holds, then keep `limit` tasks in flight until nothing is left."""
+        for item in self.r.plan(self.sweep_id):
+            if item.action == "reuse" and self.store.reuse_run(self.sweep_id, item.index, item.source):
+                self.statuses[item.index] = "reused"
+            elif item.action != "skip":
+                self.todo.append(item.index)
+        if self.todo:
+            runs = self.store.runs(self.sweep_id)
+            self.params = {i: runs[i].params.model_dump_json() for i in self.todo}
+        self._report()
+        while self.todo or self.in_flight:
+            if self.r.stop_requested(self.sweep_id, self.should_stop):
+                self._stop()
+                break
+            self._fill()
+            self._collect()
+        self._report()
+
+    def _fill(self) -> None:
+        while self.todo and len(self.in_flight) < self.limit:
+            index = self.todo.popleft()
+            self._submit(index, self._next_attempt(index))
+
+    def _next_attempt(self, index: int) -> int:
+        """Attempts increase across sessions too, so a task key is never reused (distributed#8789)."""
+        if index not in self.attempts:
+            previous = 0
+            if self.statuses[index] != "pending":
+                previous = int(self.store.run_info(self.sweep_id, index).get("attempt", 0))
+            self.attempts[index] = previous
+        self.attempts[index] += 1
+        return self.attempts[index]
+
+    def _submit(self, index: int, attempt: int) -> None:
+        key = f"run-{self.sweep_id}-{index}-a{attempt}"
+        fut = self.r.client.submit(
+            run_point, self.root, self.sweep_id, index, self.params[index], attempt, key=key, pure=False
+        )
+        self.in_flight[fut] = (index, attempt)
+        self.statuses[index] = "running"
+
+    def _collect(self) -> None:
+        """Wait for at least one completion (or the poll interval) and handle what finished."""
+        with contextlib.suppress(TimeoutError):
+            wait(list(self.in_flight), timeout=POLL_S, return_when="FIRST_COMPLETED")
+        for fut in [f for f in self.in_flight if f.done()]:
+            index, attempt = self.in_flight.pop(fut)
+            self._handle(fut, index, attempt)
+        self._report()
+
+    def _handle(self, fut: Future, index: int, attempt: int) -> None:
+        """A finished task reports its stored status; a lost one (KilledWorker...) is retried or failed."""
+        if fut.status == "finished":
+            result = fut.result()
+            status = result["status"]
+            self.statuses[index] = result.get("stored", status) if status == "skipped" else status
+            self.completed_here += 1
+        elif attempt < 1 + self.r.max_retries or fut.status == "cancelled":
+            self._submit(index, self._next_attempt(index))
+        else:
+            exc = fut.exception() if fut.status == "error" else None
+            text = f"{type(exc).__name__}: {exc}" if exc else f"task {fut.status}"
+            self.store.set_status(self.sweep_id, index, "failed", error=f"attempt {attempt}: {text}")
+            self.statuses[index] = "failed"
+        fut.release()
+
+    def _stop(self) -> None:
+        """Cancel in-flight tasks; runs that did not finish become `cancelled`, finished ones stay."""
+        futures = list(self.in_flight)
+        self.r.client.cancel(futures)
+        self.in_flight.clear()
+        self.todo.clear()
+        time.sleep(POLL_S)  # let tasks that were already finishing store their result
+        stored = self.store.statuses(self.sweep_id)
+        for index, status in enumerate(stored):
+            if status in ("pending", "running"):
+                self.store.set_status(self.sweep_id, index, "cancelled")
+                stored[index] = "cancelled"
+        self.statuses = stored
+
+    def _report(self) -> None:
+        if self.callback is None:
+            return
+        view = list(self.statuses)
+        for index in self.todo:
+            view[index] = "pending"
+        p = count_statuses(self.sweep_id, view)
+        p.elapsed_s = time.monotonic() - self.started
+        left = len(self.todo) + len(self.in_flight)
+        if self.completed_here and left:
+            p.eta_s = p.elapsed_s / self.completed_here * left
+        p.dashboard = dashboard_of(self.r.client)
+        self.callback(p)
+
+
+def dashboard_of(client: Client) -> str | None:
+    """The Dask dashboard link, or None when the cluster has none."""
+    try:
+        return (
+            str(client.dashboard_link)
+            if client.scheduler_info().get("services", {}).get("dashboard")
+            else None
+        )
+    except Exception:
+        return None
+
+
+def explain_text(items: list[PlanItem]) -> str:
+    """One line per run for `--explain`."""
+    return "\n".join(json.dumps(asdict(i)) for i in items)

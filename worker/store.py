@@ -1,0 +1,389 @@
+"""The sweep store: one Zarr v3 group per sweep, one run per chunk, status written last.
+
+Layout (`<root>/sweeps/<sweep_id>.zarr`): attrs hold the definition, expansion, owner, created time and
+provenance; `status[run]` (int8 codes of STATUSES), `error[run]` and `run_info[run]` (JSON text: attempt,
+timestamps, worker, full summary, stored shapes); `summary[run, stat]`; one coordinate array per swept
+parameter plus `replicate`, `seed`; and the result arrays of worker.layout. Only the coordinator writes
+metadata (create_sweep); a task writes only its own run's chunks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zarr
+
+from sim import SimResult
+from worker.errors import RunNotFoundError, SweepNotFoundError, SweepStateError, SweepValidationError
+from worker.layout import array_specs, chunk_shape, pad_to
+from worker.provenance import new_sweep_id, provenance
+
+STATUSES: tuple[str, ...] = ("pending", "running", "done", "failed", "cancelled", "diverged", "reused")
+CODES: dict[str, int] = {s: i for i, s in enumerate(STATUSES)}
+FINISHED = frozenset({"done", "diverged", "reused"})
+"""Runs in these states are never resubmitted (a diverged run is a result, not a failure)."""
+SWEEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+FORMAT = "pbn-sweep-store/1"
+
+
+class SweepStore:
+    """All sweeps under one data directory, plus the cross-sweep cache index."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    # ---- paths and opening -------------------------------------------------------------------
+    def path(self, sweep_id: str) -> Path:
+        """Directory of a sweep's Zarr group (the id is checked, so no path escapes the root)."""
+        if not isinstance(sweep_id, str) or not SWEEP_ID.match(sweep_id):
+            raise SweepNotFoundError(str(sweep_id))
+        return self.root / "sweeps" / f"{sweep_id}.zarr"
+
+    def exists(self, sweep_id: str) -> bool:
+        """True if the sweep's group exists."""
+        try:
+            return (self.path(sweep_id) / "zarr.json").is_file()
+        except SweepNotFoundError:
+            return False
+
+    def group(self, sweep_id: str, mode: str = "r+") -> zarr.Group:
+        """Open a sweep's group (SweepNotFoundError if absent)."""
+        if not self.exists(sweep_id):
+            raise SweepNotFoundError(sweep_id)
+        return zarr.open_group(str(self.path(sweep_id)), mode=mode)
+
+    def sweep_ids(self) -> list[str]:
+        """Ids of all sweeps, sorted."""
+        folder = self.root / "sweeps"
+        if not folder.is_dir():
+            return []
+        return sorted(p.name[: -len(".zarr")] for p in folder.glob("*.zarr") if (p / "zarr.json").is_file())
+
+    # ---- creation (coordinator only) ---------------------------------------------------------
+    def create_sweep(
+        self,
+        defn: Any,
+        runs: list[Any],
+        owner: str = "anonymous",
+        sweep_id: str | None = None,
+        summary_keys: list[str] | None = None,
+    ) -> str:
+        """Create every array and attribute of a sweep once; all runs start `pending`."""
+        from worker.layout import dim_sizes
+        from worker.probe import probe_summary_keys
+        from worker.sweep import sweep_axes
+
+        sweep_id = sweep_id or new_sweep_id(defn.name)
+        if not SWEEP_ID.match(sweep_id):
+            raise SweepValidationError(
+                "sweep_id", sweep_id, f"expected letters, digits, '-', '_' ({SWEEP_ID.pattern})"
+            )
+        if self.exists(sweep_id):
+            raise SweepStateError(sweep_id, "a sweep with this id already exists")
+        keys = (
+            list(summary_keys) if summary_keys is not None else probe_summary_keys([r.params for r in runs])
+        )
+        sizes = dim_sizes([r.params for r in runs])
+        g = zarr.open_group(str(self.path(sweep_id)), mode="w-", zarr_format=3)
+        g.attrs.update(_sweep_attrs(sweep_id, defn, runs, owner, sizes, keys, sweep_axes(defn)))
+        _create_run_arrays(g, len(runs), sizes, keys)
+        _write_coordinates(g, runs, sweep_axes(defn))
+        return sweep_id
+
+    # ---- reading ------------------------------------------------------------------------------
+    def attrs(self, sweep_id: str) -> dict[str, Any]:
+        """The sweep's attributes (definition, expansion, owner, created, provenance, axes, sizes)."""
+        return dict(self.group(sweep_id, mode="r").attrs)
+
+    def n_runs(self, sweep_id: str) -> int:
+        return int(self.attrs(sweep_id)["n_runs"])
+
+    def definition(self, sweep_id: str) -> Any:
+        from worker.sweep import SweepDefinition
+
+        return SweepDefinition.model_validate(self.attrs(sweep_id)["definition"])
+
+    def runs(self, sweep_id: str) -> list[Any]:
+        """The sweep's runs, re-expanded from the stored definition (checked against the stored keys)."""
+        from worker.sweep import expand_sweep
+
+        runs = expand_sweep(self.definition(sweep_id))
+        stored = self.attrs(sweep_id)["expansion"]["cache_keys"]
+        if [r.cache_key for r in runs] != stored:
+            raise SweepStateError(sweep_id, "the stored definition no longer expands to the stored runs")
+        return runs
+
+    def statuses(self, sweep_id: str) -> list[str]:
+        """Status of every run."""
+        return [STATUSES[int(c)] for c in self.group(sweep_id, mode="r")["status"][:]]
+
+    def statuses_of(self, sweep_id: str, indices: list[int]) -> list[str]:
+        """Status of a few runs (reads only their chunks)."""
+        arr = self.group(sweep_id, mode="r")["status"]
+        return [STATUSES[int(arr[i])] for i in indices]
+
+    def errors(self, sweep_id: str) -> list[str]:
+        """Error text of every run ("" where none)."""
+        return [str(e) for e in self.group(sweep_id, mode="r")["error"][:]]
+
+    def run_info(self, sweep_id: str, index: int) -> dict[str, Any]:
+        """Attempt, timestamps, worker, summary and stored shapes of one run ({} if never started)."""
+        g = self.group(sweep_id, mode="r")
+        _check_index(sweep_id, index, g)
+        text = str(g["run_info"][index])
+        return json.loads(text) if text else {}
+
+    def read_run(self, sweep_id: str, index: int) -> dict[str, Any]:
+        """One run: status, error, params, swept point, seed, summary, info and its arrays (unpadded)."""
+        g = self.group(sweep_id, mode="r")
+        _check_index(sweep_id, index, g)
+        attrs = dict(g.attrs)
+        exp = attrs["expansion"]
+        info = self.run_info(sweep_id, index)
+        shapes = info.get("shapes", {})
+        arrays = {}
+        for name, shape in shapes.items():
+            arrays[name] = np.asarray(g[name][(index, *(slice(0, n) for n in shape))])
+        pi = exp["point_index"][index]
+        return {
+            "index": index,
+            "status": STATUSES[int(g["status"][index])],
+            "error": str(g["error"][index]),
+            "point": exp["points"][pi],
+            "replicate": exp["replicate"][index],
+            "seed": exp["seeds"][index],
+            "params": self._params(sweep_id, attrs, pi, exp["seeds"][index]),
+            "cache_key": exp["cache_keys"][index],
+            "summary": info.get("summary", {}),
+            "info": {k: v for k, v in info.items() if k not in ("summary", "shapes")},
+            "arrays": arrays,
+        }
+
+    def _params(self, sweep_id: str, attrs: dict[str, Any], point_index: int, seed: int) -> dict[str, Any]:
+        """Full parameters of one run, rebuilt from the stored definition and point."""
+        from worker.sweep import SweepDefinition, build_params
+
+        defn = SweepDefinition.model_validate(attrs["definition"])
+        params = build_params(defn, attrs["expansion"]["points"][point_index], point_index)
+        return params.model_copy(update={"seed": seed}).model_dump(mode="json")
+
+    # ---- writing (tasks write only their own run; status last) --------------------------------
+    def set_status(self, sweep_id: str, index: int, status: str, error: str | None = None) -> None:
+        """Set one run's status (and error text first, if given)."""
+        g = self.group(sweep_id)
+        _check_index(sweep_id, index, g)
+        if error is not None:
+            g["error"][index] = error
+        g["status"][index] = CODES[status]
+
+    def mark_running(self, sweep_id: str, index: int, info: dict[str, Any]) -> None:
+        """Record that an attempt started (its info first, then the status)."""
+        g = self.group(sweep_id)
+        g["run_info"][index] = json.dumps(info)
+        g["status"][index] = CODES["running"]
+
+    def write_result(self, sweep_id: str, index: int, result: SimResult, info: dict[str, Any]) -> str:
+        """Write a run's arrays, summary and info, then its status ("done" or "diverged") last."""
+        g = self.group(sweep_id)
+        _check_index(sweep_id, index, g)
+        shapes: dict[str, list[int]] = {}
+        for spec in array_specs(g.attrs["sizes"]):
+            value = getattr(result, spec.source)
+            arr = g[spec.name]
+            row = np.full(arr.shape[1:], spec.fill, dtype=spec.dtype)
+            if value is not None:
+                row = pad_to(value, arr.shape[1:], spec.fill, spec.dtype, spec.name)
+                shapes[spec.name] = list(np.shape(value))
+            arr[index] = row
+        keys = list(g.attrs["summary_keys"])
+        g["summary"][index] = np.array([_as_float(result.summary.get(k)) for k in keys])
+        info = {**info, "summary": _jsonable_summary(result.summary), "shapes": shapes}
+        g["run_info"][index] = json.dumps(info)
+        status = "diverged" if result.status == "diverged" else "done"
+        reason = result.summary.get("reason") or result.summary.get("diverged_reason") or ""
+        g["error"][index] = str(reason) if status == "diverged" else ""
+        g["status"][index] = CODES[status]
+        if status == "done":
+            self.record_cache(g.attrs["expansion"]["cache_keys"][index], sweep_id, index)
+        return status
+
+    def delete(self, sweep_id: str) -> None:
+        """Remove a sweep and its cancel flag (cache entries pointing at it turn stale and are ignored)."""
+        if not self.exists(sweep_id):
+            raise SweepNotFoundError(sweep_id)
+        shutil.rmtree(self.path(sweep_id))
+        self.clear_cancel(sweep_id)
+
+    # ---- cache index: <root>/cache/<key>.json -> the done run holding that result -------------
+    def record_cache(self, key: str, sweep_id: str, index: int) -> None:
+        """Point the cache entry of `key` at a done run (atomic replace; rewriting is harmless)."""
+        folder = self.root / "cache"
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{key}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+        tmp.write_text(json.dumps({"sweep_id": sweep_id, "index": index}))
+        os.replace(tmp, folder / f"{key}.json")
+
+    def lookup_cache(self, key: str, exclude: str | None = None) -> tuple[str, int] | None:
+        """(sweep_id, index) of a done run with this cache key, or None (stale entries are ignored)."""
+        path = self.root / "cache" / f"{key}.json"
+        try:
+            entry = json.loads(path.read_text())
+            sweep_id, index = str(entry["sweep_id"]), int(entry["index"])
+            if sweep_id == exclude:
+                return None
+            g = self.group(sweep_id, mode="r")
+            ok = int(g["status"][index]) == CODES["done"] and g.attrs["expansion"]["cache_keys"][index] == key
+        except (OSError, ValueError, KeyError, IndexError, SweepNotFoundError):
+            return None
+        return (sweep_id, index) if ok else None
+
+    def reuse_run(self, sweep_id: str, index: int, source: tuple[str, int]) -> bool:
+        """Copy a done run's data into this sweep's run and mark it `reused`; False if it does not fit."""
+        from worker.reuse import copy_run
+
+        return copy_run(self, sweep_id, index, source)
+
+    # ---- cancellation flag (works across processes) -------------------------------------------
+    def request_cancel(self, sweep_id: str) -> None:
+        """Ask the sweep's coordinator (any process) to stop submitting runs."""
+        if not self.exists(sweep_id):
+            raise SweepNotFoundError(sweep_id)
+        flag = self._cancel_flag(sweep_id)
+        flag.parent.mkdir(parents=True, exist_ok=True)
+        flag.write_text(str(time.time()))
+
+    def cancel_requested(self, sweep_id: str) -> bool:
+        return self._cancel_flag(sweep_id).exists()
+
+    def clear_cancel(self, sweep_id: str) -> None:
+        self._cancel_flag(sweep_id).unlink(missing_ok=True)
+
+    def _cancel_flag(self, sweep_id: str) -> Path:
+        self.path(sweep_id)  # validates the id
+        return self.root / "control" / f"{sweep_id}.cancel"
+
+
+def _check_index(sweep_id: str, index: int, g: zarr.Group) -> None:
+    total = int(g.attrs["n_runs"])
+    if not 0 <= index < total:
+        raise RunNotFoundError(sweep_id, index, total)
+
+
+def _as_float(value: Any) -> float:
+    """Summary values as float64 (bool -> 0/1; text and missing -> NaN)."""
+    if isinstance(value, bool | int | float | np.integer | np.floating):
+        return float(value)
+    return float("nan")
+
+
+def _jsonable_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """Summary with numpy scalars made plain and non-finite floats kept as None."""
+    out: dict[str, Any] = {}
+    for key, value in summary.items():
+        if isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, float) and not np.isfinite(value):
+            value = None
+        out[key] = value if isinstance(value, bool | int | float | str | type(None)) else str(value)
+    return out
+
+
+def _sweep_attrs(
+    sweep_id: str, defn: Any, runs: list[Any], owner: str, sizes: dict[str, int], keys: list[str], axes: list
+) -> dict[str, Any]:
+    """Group attributes: everything needed to re-read, re-expand and trust the sweep."""
+    first = {}
+    for r in runs:
+        first.setdefault(r.point_index, r)
+    return {
+        "format": FORMAT,
+        "sweep_id": sweep_id,
+        "name": defn.name,
+        "owner": owner,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "definition": defn.model_dump(mode="json"),
+        "provenance": provenance(),
+        "n_runs": len(runs),
+        "axes": axes,
+        "sizes": sizes,
+        "summary_keys": keys,
+        "statuses": list(STATUSES),
+        "expansion": {
+            "point_index": [r.point_index for r in runs],
+            "replicate": [r.replicate for r in runs],
+            "seeds": [r.seed for r in runs],
+            "cache_keys": [r.cache_key for r in runs],
+            "points": [first[i].point for i in sorted(first)],
+        },
+    }
+
+
+def _create_run_arrays(g: zarr.Group, n: int, sizes: dict[str, int], keys: list[str]) -> None:
+    """Per-run arrays, each chunked one run per chunk."""
+    g.create_array("status", shape=(n,), chunks=(1,), dtype="i1", fill_value=0, dimension_names=("run",))
+    for name in ("error", "run_info"):
+        g.create_array(name, shape=(n,), chunks=(1,), dtype=str, fill_value="", dimension_names=("run",))
+    g.create_array(
+        "summary",
+        shape=(n, len(keys)),
+        chunks=(1, max(len(keys), 1)),
+        dtype="f8",
+        fill_value=np.nan,
+        dimension_names=("run", "stat"),
+    )
+    for spec in array_specs(sizes):
+        shape = (n, *(sizes[d] for d in spec.dims[1:]))
+        g.create_array(
+            spec.name,
+            shape=shape,
+            chunks=chunk_shape(spec, sizes),
+            dtype=spec.dtype,
+            fill_value=spec.fill,
+            dimension_names=spec.dims,
+        )
+
+
+def _write_coordinates(g: zarr.Group, runs: list[Any], axes: list[dict[str, Any]]) -> None:
+    """Coordinate arrays (written once, by the coordinator): stat, block, swept keys, replicate, seed."""
+    from sim import BLOCKS
+
+    def put(name: str, values: np.ndarray, dim: str) -> None:
+        arr = g.create_array(
+            name,
+            shape=values.shape,
+            chunks=(max(min(len(values), 100_000), 1),),
+            dtype=str if values.dtype.kind in "UO" else values.dtype,
+            dimension_names=(dim,),
+        )
+        arr[:] = values
+
+    put("stat", np.array(g.attrs["summary_keys"], dtype=object), "stat")
+    put("block", np.array(BLOCKS, dtype=object), "block")
+    put("replicate", np.array([r.replicate for r in runs], dtype="i8"), "run")
+    put("seed", np.array([r.seed for r in runs], dtype="i8"), "run")
+    put("point_index", np.array([r.point_index for r in runs], dtype="i8"), "run")
+    for key in [k for axis in axes for k in axis["keys"]]:
+        put(key, coordinate_values([r.point.get(key) for r in runs]), "run")
+
+
+def coordinate_values(values: list[Any]) -> np.ndarray:
+    """Numbers stay numeric (missing -> NaN); anything else becomes JSON text."""
+    present = [v for v in values if v is not None]
+    if (
+        present
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in present)
+        and len(present) == len(values)
+    ):
+        return np.array(values, dtype="i8")
+    if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return np.array([np.nan if v is None else float(v) for v in values], dtype="f8")
+    return np.array(
+        ["" if v is None else (v if isinstance(v, str) else json.dumps(v)) for v in values], dtype=object
+    )

@@ -1,0 +1,229 @@
+"""Sweep definition, deterministic expansion into validated runs, per-run seeds and size limits."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim import MODEL_VERSION, SimParams
+from worker.errors import LimitExceededError, SweepValidationError
+
+NESTED = ("record", "analysis")
+"""Sub-models of SimParams that swept keys may address with a dot (`record.dt`)."""
+
+
+class SweepDefinition(BaseModel):
+    """A sweep as a user writes it (YAML for the CLI, JSON for the API); see docs/sweeps.md."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("sweep", min_length=1, max_length=100, description="Human name of the sweep")
+    base: dict[str, Any] = Field(default_factory=dict, description="Parameters shared by every run")
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="Axes of a cartesian product")
+    zip: dict[str, list[Any]] = Field(default_factory=dict, description="Equal-length lists varied together")
+    points: list[dict[str, Any]] = Field(default_factory=list, description="Explicit points (one more axis)")
+    replicates: int = Field(1, ge=1, le=10_000, description="Independent seeds per point")
+    seed: int = Field(0, ge=0, lt=2**63, description="Sweep seed; per-run seeds derive from it")
+    record: dict[str, Any] = Field(default_factory=dict, description="SimParams.record for every run")
+    analysis: dict[str, Any] = Field(default_factory=dict, description="SimParams.analysis for every run")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One fully specified run of a sweep."""
+
+    index: int
+    point_index: int
+    params: SimParams
+    point: dict[str, Any]
+    replicate: int
+    seed: int
+    cache_key: str
+
+
+class SweepLimits(BaseModel):
+    """Size limits checked before anything runs (configurable per deployment)."""
+
+    max_runs: int = Field(10_000, ge=1, description="Runs per sweep")
+    max_N: int = Field(100_000, ge=10, description="Largest network of any run")
+    max_T_ms: float = Field(3_600_000.0, gt=0, description="Longest simulated time of any run (ms)")
+    max_neuron_seconds: float = Field(1e9, gt=0, description="Sum over runs of N*T/1000")
+
+    @classmethod
+    def from_env(cls) -> SweepLimits:
+        """Read PBN_MAX_RUNS, PBN_MAX_N, PBN_MAX_T_MS, PBN_MAX_NEURON_SECONDS (unset ones keep defaults)."""
+        env = {f: os.environ.get(f"PBN_{f.upper()}") for f in cls.model_fields}
+        return cls(**{k: v for k, v in env.items() if v is not None})
+
+
+def load_definition(source: str | os.PathLike[str] | dict[str, Any]) -> SweepDefinition:
+    """Read a definition from a YAML/JSON file or a dict; errors name the field and the reason."""
+    if isinstance(source, dict):
+        data: Any = source
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise SweepValidationError("file", str(path), "no such file")
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise SweepValidationError("file", str(path), f"not valid YAML/JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise SweepValidationError("definition", type(data).__name__, "expected a mapping at the top level")
+    try:
+        return SweepDefinition.model_validate(data)
+    except ValidationError as exc:
+        raise _from_pydantic(exc, None) from None
+
+
+def expand_sweep(defn: SweepDefinition) -> list[RunSpec]:
+    """All runs of a sweep in their fixed order; every point is validated before returning."""
+    _check_axes(defn)
+    runs: list[RunSpec] = []
+    for point_index, point in enumerate(sweep_points(defn)):
+        params = build_params(defn, point, point_index)
+        for replicate in range(defn.replicates):
+            seed = derive_seed(defn.seed, point, replicate)
+            p = params.model_copy(update={"seed": seed})
+            runs.append(RunSpec(len(runs), point_index, p, point, replicate, seed, cache_key(p)))
+    return runs
+
+
+def sweep_axes(defn: SweepDefinition) -> list[dict[str, Any]]:
+    """The axes of the expansion, outermost first: {dim, kind, keys, size}."""
+    axes = [{"dim": k, "kind": "grid", "keys": [k], "size": len(v)} for k, v in defn.grid.items()]
+    if defn.zip:
+        keys = list(defn.zip)
+        axes.append({"dim": keys[0], "kind": "zip", "keys": keys, "size": len(defn.zip[keys[0]])})
+    if defn.points:
+        keys = sorted({k for p in defn.points for k in flatten_point(p)})
+        axes.append({"dim": "point", "kind": "points", "keys": keys, "size": len(defn.points)})
+    return axes
+
+
+def sweep_points(defn: SweepDefinition) -> list[dict[str, Any]]:
+    """Swept values of each point (before replicates), in expansion order."""
+    factors: list[list[dict[str, Any]]] = [[{k: v} for v in vals] for k, vals in defn.grid.items()]
+    if defn.zip:
+        keys = list(defn.zip)
+        factors.append([dict(zip(keys, vals, strict=True)) for vals in zip(*defn.zip.values(), strict=True)])
+    if defn.points:
+        factors.append([flatten_point(p) for p in defn.points])
+    return [{k: v for part in combo for k, v in part.items()} for combo in itertools.product(*factors)]
+
+
+def flatten_point(point: dict[str, Any]) -> dict[str, Any]:
+    """Nested record/analysis dicts of an explicit point become dotted keys (`record.dt`)."""
+    flat: dict[str, Any] = {}
+    for key, value in point.items():
+        if key in NESTED and isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def build_params(defn: SweepDefinition, point: dict[str, Any], point_index: int) -> SimParams:
+    """Base + record/analysis + swept values -> validated SimParams (seed set later)."""
+    data = copy.deepcopy(defn.base)
+    for sub in NESTED:
+        data[sub] = {**dict(data.get(sub) or {}), **getattr(defn, sub)}
+    for key, value in point.items():
+        head, _, tail = key.partition(".")
+        if tail:
+            data[head][tail] = value
+        else:
+            data[key] = value
+    data = {k: v for k, v in data.items() if not (k in NESTED and v == {})}
+    try:
+        return SimParams(**data)
+    except ValidationError as exc:
+        raise _from_pydantic(exc, point_index) from None
+
+
+def derive_seed(sweep_seed: int, point: dict[str, Any], replicate: int) -> int:
+    """Child of SeedSequence(sweep_seed) keyed by the point's content and the replicate (63-bit)."""
+    digest = hashlib.sha256(canonical_json(point).encode()).digest()
+    h0, h1 = int.from_bytes(digest[:4], "little"), int.from_bytes(digest[4:8], "little")
+    child = np.random.SeedSequence(sweep_seed, spawn_key=(h0, h1, replicate))
+    lo, hi = (int(x) for x in child.generate_state(2, dtype=np.uint32))
+    return ((hi << 32) | lo) & (2**63 - 1)
+
+
+def cache_key(params: SimParams) -> str:
+    """Identity of a run's result: full parameters (seed included) + the model version."""
+    text = canonical_json({"params": params.model_dump(mode="json"), "model_version": MODEL_VERSION})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    """Stable JSON text (sorted keys, no whitespace) for hashing."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def check_limits(runs: list[RunSpec], limits: SweepLimits) -> None:
+    """Refuse a sweep over any limit, naming the limit, the value and the point."""
+    if len(runs) > limits.max_runs:
+        raise LimitExceededError("max_runs", len(runs), limits.max_runs)
+    for run in runs:
+        if limits.max_N < run.params.N:
+            raise LimitExceededError("max_N", run.params.N, limits.max_N, run.point_index)
+        if limits.max_T_ms < run.params.T:
+            raise LimitExceededError("max_T_ms", run.params.T, limits.max_T_ms, run.point_index)
+    total = sum(run.params.neuron_seconds() for run in runs)
+    if total > limits.max_neuron_seconds:
+        raise LimitExceededError("max_neuron_seconds", total, limits.max_neuron_seconds)
+
+
+def _check_axes(defn: SweepDefinition) -> None:
+    """Axis-level rules: non-empty lists, equal zip lengths, no key swept twice, seeds not swept."""
+    if "seed" in defn.base:
+        raise SweepValidationError("base.seed", defn.base["seed"], "set the sweep's `seed`, not base.seed")
+    seen: dict[str, str] = {}
+    for where, keys in (("grid", defn.grid), ("zip", defn.zip)):
+        for key, values in keys.items():
+            _check_key(f"{where}.{key}", key, seen, where)
+            if not values:
+                raise SweepValidationError(f"{where}.{key}", values, "expected a non-empty list")
+    for key, values in defn.grid.items():
+        if len({canonical_json(v) for v in values}) != len(values):
+            raise SweepValidationError(f"grid.{key}", values, "values repeat; each grid value must be unique")
+    lengths = {k: len(v) for k, v in defn.zip.items()}
+    if len(set(lengths.values())) > 1:
+        raise SweepValidationError("zip", lengths, "zip lists must all have the same length")
+    for i, point in enumerate(defn.points):
+        for key, value in flatten_point(point).items():
+            if key == "seed":
+                raise SweepValidationError(f"points[{i}].seed", value, "seeds derive from the sweep seed", i)
+            if key in seen:
+                raise SweepValidationError(f"points[{i}].{key}", value, f"already swept in {seen[key]}", i)
+
+
+def _check_key(field: str, key: str, seen: dict[str, str], where: str) -> None:
+    """A swept key is swept once and is never the seed."""
+    if key == "seed":
+        raise SweepValidationError(field, key, "seeds derive from the sweep `seed` and `replicates`")
+    head, _, tail = key.partition(".")
+    if tail and head not in NESTED:
+        raise SweepValidationError(field, key, f"dotted keys are only allowed under {NESTED}")
+    if key in seen:
+        raise SweepValidationError(field, key, f"already swept in {seen[key]}")
+    seen[key] = where
+
+
+def _from_pydantic(exc: ValidationError, point: int | None) -> SweepValidationError:
+    """The first pydantic error as a SweepValidationError naming the field, the value and the reason."""
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"]) or "params"
+    reason = str(err["msg"]).removeprefix("Value error, ")
+    return SweepValidationError(field, err.get("input"), reason, point)
