@@ -42,6 +42,7 @@ class SweepEntry:
     n_runs: int
     cost_neuron_s: float
     state: str = "stopped"  # queued | running | done | cancelled | stopped
+    cancel_requested: bool = False
     progress: SweepProgress | None = None
     finished: set[int] = field(default_factory=set)
 
@@ -142,32 +143,41 @@ class Registry:
         self.scheduler.submit(Job(entry.sweep_id, entry.owner, entry.cost_neuron_s, lambda: self._run(entry)))
 
     def _run(self, entry: SweepEntry) -> None:
-        """Body of a user's coordinator thread: run the sweep to its end (or until shutdown/cancel)."""
-        if self._stopping.is_set():
-            return
+        """Body of a user's coordinator thread: run the sweep to its end, its cancellation or shutdown."""
         runner = SweepRunner(self.client, self.store)
         with self._lock:
+            if self._stopping.is_set() or entry.cancel_requested:
+                return
             self._runners[entry.sweep_id] = runner
         entry.state = "running"
         entry.finished = {i for i, s in enumerate(self.store.statuses(entry.sweep_id)) if s not in UNFINISHED}
         try:
             final = runner.run(
                 entry.sweep_id,
-                progress=lambda p: self._on_progress(entry, p),
+                progress=lambda p: self._on_progress(entry, runner, p),
                 max_in_flight=self.settings.user_max_concurrent_runs,
-                should_stop=self._stopping.is_set,
             )
-            self._on_progress(entry, final)
+            if entry.cancel_requested:  # a cancel that raced with the start: mark what is left
+                runner.cancel(entry.sweep_id)
+                final = progress_from_store(self.store, entry.sweep_id)
+            self._on_progress(entry, runner, final)
+        except ShutdownError:
+            log.info("sweep %s left resumable at shutdown", entry.sweep_id)
         finally:
             with self._lock:
                 self._runners.pop(entry.sweep_id, None)
             if entry.state == "running":
                 entry.state = "stopped" if self._stopping.is_set() else _final_state(entry.progress)
 
-    def _on_progress(self, entry: SweepEntry, progress: SweepProgress) -> None:
-        """Keep the live counts; record the wall time of runs that finished since the last call."""
+    def _on_progress(self, entry: SweepEntry, runner: SweepRunner, progress: SweepProgress) -> None:
+        """Keep the live counts and run durations; pass on a cancel; at shutdown leave the runner
+        by raising (the runner's own stop would mark unfinished runs cancelled, not resumable)."""
+        if self._stopping.is_set():
+            raise ShutdownError
+        if entry.cancel_requested:
+            runner.cancel(entry.sweep_id)
         entry.progress = progress
-        if progress.finished <= len(entry.finished):
+        if progress.finished + progress.failed <= len(entry.finished):
             return
         statuses = self.store.statuses(entry.sweep_id)
         for index, status in enumerate(statuses):
@@ -200,14 +210,16 @@ class Registry:
 
     def cancel(self, entry: SweepEntry, purge: bool = False) -> None:
         """Stop the sweep's pending runs (finished ones stay); `purge` also deletes its data."""
-        self.scheduler.cancel(entry.sweep_id)
         with self._lock:
+            entry.cancel_requested = True
             runner = self._runners.get(entry.sweep_id)
+        self.scheduler.cancel(entry.sweep_id)
         (runner or SweepRunner(self.client, self.store)).cancel(entry.sweep_id)
         entry.progress = progress_from_store(self.store, entry.sweep_id)
-        entry.state = "cancelled" if entry.progress.cancelled or runner else _final_state(entry.progress)
+        if runner is not None or entry.progress.cancelled or entry.state == "queued":
+            entry.state = "cancelled"
         if purge:
-            if runner is not None and not _wait_until(lambda: entry.sweep_id not in self._runners, 30.0):
+            if not _wait_until(lambda: entry.sweep_id not in self._runners, 30.0):
                 raise ConflictError(
                     f"sweep {entry.sweep_id!r} is still stopping; retry the purge in a moment"
                 )
@@ -228,6 +240,10 @@ class Registry:
         self._stopping.set()
         self.scheduler.stop()
         _wait_until(lambda: not self._runners, timeout_s)
+
+
+class ShutdownError(Exception):
+    """Raised inside a runner's progress callback to leave it at shutdown without touching the store."""
 
 
 def _final_state(progress: SweepProgress | None) -> str:
