@@ -19,7 +19,8 @@ class SweepValidationError(PbnError, ValueError):
     def __init__(self, field: str, value: Any, reason: str, point: int | None = None) -> None:
         self.field, self.value, self.reason, self.point = field, value, reason, point
         where = f"point {point}: " if point is not None else ""
-        super().__init__(f"{where}{field}={value!r}: {reason}")
+        said = reason if reason.startswith(f"{field}=") else f"{field}={value!r}: {reason}"
+        super().__init__(f"{where}{said}")
 
     def to_dict(self) -> dict[str, Any]:
         return {

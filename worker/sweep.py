@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,8 +223,25 @@ def _check_key(field: str, key: str, seen: dict[str, str], where: str) -> None:
 
 
 def _from_pydantic(exc: ValidationError, point: int | None) -> SweepValidationError:
-    """The first pydantic error as a SweepValidationError naming the field, the value and the reason."""
+    """The first pydantic error as a SweepValidationError naming the field, the value and the reason.
+
+    Cross-field errors have no location; their message starts with `field=value`, which names the field.
+    """
     err = exc.errors()[0]
-    field = ".".join(str(p) for p in err["loc"]) or "params"
+    field = ".".join(str(p) for p in err["loc"])
     reason = str(err["msg"]).removeprefix("Value error, ")
-    return SweepValidationError(field, err.get("input"), reason, point)
+    value = err.get("input")
+    if not field:
+        match = re.match(r"([A-Za-z_][\w.]*)=", reason)
+        field = match.group(1) if match else "params"
+        value = _lookup(value, field) if match else value
+    return SweepValidationError(field, value, reason, point)
+
+
+def _lookup(data: Any, dotted: str) -> Any:
+    """Value of a dotted key in nested dicts (None if absent)."""
+    for part in dotted.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
