@@ -19,5 +19,6 @@ def __getattr__(name: str):  # lazy: importing sim must not compile kernels
     if name == "simulate":
         from sim.simulate import simulate
 
+        globals()["simulate"] = simulate  # the submodule import set this name to the module
         return simulate
     raise AttributeError(name)

@@ -1,0 +1,275 @@
+"""Sparse connectivity (MODEL.md §1.2, B18): CSR of outgoing synapses by presynaptic neuron.
+
+Each row lists its E targets before its I targets (`out_split[k]` is where the I targets start),
+so the block of a synapse follows from (pre < Ne, position < split). One float64 weight array in
+J units (j/sqrt(N)). Existence is structural: a weight may reach 0 and recover. An index of
+incoming synapses by postsynaptic neuron (E pres first, `in_split`) is built only for the blocks
+whose rule has post-spike updates. X->recurrent weights are a CSR by X neuron.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from sim.params import BLOCKS, SimParams
+
+ROW_CHUNK = 1024
+"""Presynaptic rows drawn per vectorised batch (bounds build memory, fixed for reproducibility)."""
+
+
+class Connectivity(NamedTuple):
+    """All synapses of one network; arrays only (plus sizes), ready to hand to the kernel."""
+
+    N: int
+    Ne: int
+    Nx: int
+    out_ptr: np.ndarray  # int64 [N+1]
+    out_split: np.ndarray  # int64 [N] first I target of each row
+    out_post: np.ndarray  # int32 [nnz]
+    weight: np.ndarray  # float64 [nnz] J units
+    in_ptr: np.ndarray  # int64 [N+1]
+    in_split: np.ndarray  # int64 [N] first I presynaptic entry of each post row
+    in_syn: np.ndarray  # int64 [nin] positions into `weight`
+    in_pre: np.ndarray  # int32 [nin]
+    x_ptr: np.ndarray  # int64 [Nx+1]
+    x_post: np.ndarray  # int32 [nnz_x]
+    x_weight: np.ndarray  # float64 [nnz_x] J units
+
+
+def bernoulli_rows(
+    rng: np.random.Generator, nrows: int, ncols: int, p: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of an nrows x ncols Bernoulli(p) mask, drawn as geometric gaps: (counts per row, cols)."""
+    if p <= 0 or nrows == 0 or ncols == 0:
+        return np.zeros(nrows, np.int64), np.zeros(0, np.int64)
+    if p >= 1:
+        return np.full(nrows, ncols, np.int64), np.tile(np.arange(ncols, dtype=np.int64), nrows)
+    m = int(ncols * p + 6 * math.sqrt(ncols * p * (1 - p)) + 10)
+    pos = np.cumsum(rng.geometric(p, size=(nrows, m)), axis=1) - 1
+    rows = [r for r in range(nrows) if pos[r, -1] < ncols]
+    extra: dict[int, np.ndarray] = {}
+    for r in rows:  # rare (> 6 s.d.): extend this row until it passes the end
+        tail = [pos[r]]
+        while tail[-1][-1] < ncols:
+            tail.append(tail[-1][-1] + np.cumsum(rng.geometric(p, size=m)))
+        extra[r] = np.concatenate(tail)
+    keep = pos < ncols
+    counts = keep.sum(axis=1)
+    if not extra:
+        return counts, pos[keep]
+    parts = []
+    for r in range(nrows):
+        row = extra.get(r, pos[r])
+        row = row[row < ncols]
+        counts[r] = row.size
+        parts.append(row)
+    return counts, np.concatenate(parts)
+
+
+@njit(cache=True, nogil=True)
+def _fill_rows(ptr, first_row, ce, cols_e, ci, cols_i, Ne, w_e, w_i, out_post, out_split, weight):
+    """Write each row's E targets then its I targets (cols_i are I-local) and their weights."""
+    qe = 0
+    qi = 0
+    for r in range(ce.size):
+        k = first_row + r
+        s = ptr[k]
+        for _ in range(ce[r]):
+            out_post[s] = cols_e[qe]
+            weight[s] = w_e
+            qe += 1
+            s += 1
+        out_split[k] = s
+        for _ in range(ci[r]):
+            out_post[s] = cols_i[qi] + Ne
+            weight[s] = w_i
+            qi += 1
+            s += 1
+
+
+def _draw_block_rows(rng, lo, hi, Ne, Ni, p_e, p_i):
+    """Draw E and I target columns for presynaptic rows [lo, hi) in chunks."""
+    chunks = []
+    for a in range(lo, hi, ROW_CHUNK):
+        b = min(hi, a + ROW_CHUNK)
+        ce, cols_e = bernoulli_rows(rng, b - a, Ne, p_e)
+        ci, cols_i = bernoulli_rows(rng, b - a, Ni, p_i)
+        chunks.append((a, ce, cols_e.astype(np.int32), ci, cols_i.astype(np.int32)))
+    return chunks
+
+
+def build_recurrent(params: SimParams, rng: np.random.Generator):
+    """Draw the recurrent CSR (pres E then I); returns (out_ptr, out_split, out_post, weight)."""
+    N, Ne, Ni, sq = params.N, params.Ne, params.Ni, params.sqrtN
+    chunks = _draw_block_rows(rng, 0, Ne, Ne, Ni, params.p_ee, params.p_ie)
+    chunks += _draw_block_rows(rng, Ne, N, Ne, Ni, params.p_ei, params.p_ii)
+    lengths = np.concatenate([ce + ci for _, ce, _, ci, _ in chunks])
+    out_ptr = np.zeros(N + 1, np.int64)
+    np.cumsum(lengths, out=out_ptr[1:])
+    nnz = int(out_ptr[-1])
+    out_post = np.empty(nnz, np.int32)
+    weight = np.empty(nnz, np.float64)
+    out_split = np.empty(N, np.int64)
+    for a, ce, cols_e, ci, cols_i in chunks:
+        pre_e = a < Ne
+        w_e = (params.jee if pre_e else params.jei) / sq
+        w_i = (params.jie if pre_e else params.jii) / sq
+        _fill_rows(out_ptr, a, ce, cols_e, ci, cols_i, Ne, w_e, w_i, out_post, out_split, weight)
+    return out_ptr, out_split, out_post, weight
+
+
+def build_ffwd(params: SimParams, rng: np.random.Generator):
+    """Draw the X->recurrent CSR by X neuron; returns (x_ptr, x_post, x_weight)."""
+    Nx, Ne, Ni, sq = params.Nx, params.Ne, params.Ni, params.sqrtN
+    chunks = _draw_block_rows(rng, 0, Nx, Ne, Ni, params.p_ex, params.p_ix)
+    lengths = np.concatenate([ce + ci for _, ce, _, ci, _ in chunks])
+    x_ptr = np.zeros(Nx + 1, np.int64)
+    np.cumsum(lengths, out=x_ptr[1:])
+    x_post = np.empty(int(x_ptr[-1]), np.int32)
+    x_weight = np.empty(int(x_ptr[-1]), np.float64)
+    split = np.empty(Nx, np.int64)
+    for a, ce, cols_e, ci, cols_i in chunks:
+        _fill_rows(
+            x_ptr, a, ce, cols_e, ci, cols_i, Ne, params.jex / sq, params.jix / sq, x_post, split, x_weight
+        )
+    return x_ptr, x_post, x_weight
+
+
+@njit(cache=True, nogil=True)
+def build_incoming(out_ptr, out_split, out_post, N, Ne, want):
+    """Index of incoming synapses by post neuron for blocks with want[block] (ee, ei, ie, ii)."""
+    counts = np.zeros(N, np.int64)
+    counts_e = np.zeros(N, np.int64)
+    for k in range(N):
+        pre_i = 1 if k >= Ne else 0
+        for s in range(out_ptr[k], out_ptr[k + 1]):
+            post_i = 0 if s < out_split[k] else 1
+            if want[2 * post_i + pre_i]:
+                i = out_post[s]
+                counts[i] += 1
+                if pre_i == 0:
+                    counts_e[i] += 1
+    in_ptr = np.zeros(N + 1, np.int64)
+    for i in range(N):
+        in_ptr[i + 1] = in_ptr[i] + counts[i]
+    in_split = in_ptr[:N] + counts_e
+    fill = in_ptr[:N].copy()
+    in_syn = np.empty(in_ptr[N], np.int64)
+    in_pre = np.empty(in_ptr[N], np.int32)
+    for k in range(N):
+        pre_i = 1 if k >= Ne else 0
+        for s in range(out_ptr[k], out_ptr[k + 1]):
+            post_i = 0 if s < out_split[k] else 1
+            if want[2 * post_i + pre_i]:
+                i = out_post[s]
+                in_syn[fill[i]] = s
+                in_pre[fill[i]] = k
+                fill[i] += 1
+    return in_ptr, in_split, in_syn, in_pre
+
+
+def post_update_blocks(params: SimParams) -> np.ndarray:
+    """Flags (ee, ei, ie, ii) of the blocks that need the incoming index (every plastic rule does)."""
+    return np.array([b in params.plastic_blocks for b in BLOCKS], dtype=np.bool_)
+
+
+def build_connectivity(params: SimParams, rng: np.random.Generator) -> Connectivity:
+    """Draw recurrent and feed-forward synapses (Bernoulli per pair, autapses allowed)."""
+    out_ptr, out_split, out_post, weight = build_recurrent(params, rng)
+    x_ptr, x_post, x_weight = build_ffwd(params, rng)
+    incoming = build_incoming(out_ptr, out_split, out_post, params.N, params.Ne, post_update_blocks(params))
+    return Connectivity(
+        params.N,
+        params.Ne,
+        params.Nx,
+        out_ptr,
+        out_split,
+        out_post,
+        weight,
+        *incoming,
+        x_ptr,
+        x_post,
+        x_weight,
+    )
+
+
+def _csr_from_dense(M: np.ndarray, Ne: int):
+    """CSR by column of a dense [post, pre] matrix; entries != 0 are synapses, posts ascending."""
+    pre, post = np.nonzero(M.T)
+    ptr = np.zeros(M.shape[1] + 1, np.int64)
+    np.cumsum(np.bincount(pre, minlength=M.shape[1]), out=ptr[1:])
+    n_e = np.bincount(pre[post < Ne], minlength=M.shape[1])
+    return ptr, ptr[:-1] + n_e, post.astype(np.int32), np.ascontiguousarray(M.T[pre, post], dtype=np.float64)
+
+
+def connectivity_from_dense(
+    J: np.ndarray, Jx: np.ndarray, Ne: int, post_blocks: np.ndarray | None = None
+) -> Connectivity:
+    """Connectivity from dense J [post, pre] and Jx [post, X] (J units); zeros mean no synapse.
+
+    `post_blocks` (ee, ei, ie, ii flags) selects the incoming index; default: all four blocks.
+    """
+    J = np.asarray(J, dtype=np.float64)
+    Jx = np.asarray(Jx, dtype=np.float64)
+    N = J.shape[0]
+    if J.shape != (N, N) or Jx.shape[0] != N or not 0 < Ne < N:
+        raise ValueError(f"J must be N x N and Jx N x Nx with 0 < Ne < N; got {J.shape}, {Jx.shape}, Ne={Ne}")
+    out_ptr, out_split, out_post, weight = _csr_from_dense(J, Ne)
+    x_ptr, _, x_post, x_weight = _csr_from_dense(Jx, Ne)
+    want = np.ones(4, np.bool_) if post_blocks is None else np.asarray(post_blocks, np.bool_)
+    incoming = build_incoming(out_ptr, out_split, out_post, N, Ne, want)
+    return Connectivity(
+        N, Ne, Jx.shape[1], out_ptr, out_split, out_post, weight, *incoming, x_ptr, x_post, x_weight
+    )
+
+
+def block_ranges(conn: Connectivity, block: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per presynaptic row of the block's pre population: (start, stop) positions of its synapses."""
+    pre_e = block[1] == "e"
+    rows = np.arange(0, conn.Ne) if pre_e else np.arange(conn.Ne, conn.N)
+    if block[0] == "e":
+        return conn.out_ptr[rows], conn.out_split[rows]
+    return conn.out_split[rows], conn.out_ptr[rows + 1]
+
+
+def block_sizes(conn: Connectivity) -> np.ndarray:
+    """Number of synapses of each block (ee, ei, ie, ii)."""
+    return np.array([int(np.sum(b - a)) for a, b in (block_ranges(conn, blk) for blk in BLOCKS)], np.int64)
+
+
+def sample_synapses(conn: Connectivity, block: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions of min(n, available) synapses of a block, uniformly without replacement, sorted."""
+    start, stop = block_ranges(conn, block)
+    lengths = stop - start
+    total = int(lengths.sum())
+    k = min(n, total)
+    if k == 0:
+        return np.zeros(0, np.int64)
+    ranks = np.sort(rng.choice(total, size=k, replace=False))
+    cum = np.cumsum(lengths)
+    row = np.searchsorted(cum, ranks, side="right")
+    offset = ranks - (cum[row] - lengths[row])
+    return start[row] + offset
+
+
+def synapse_pre(conn: Connectivity, syn: np.ndarray) -> np.ndarray:
+    """Presynaptic neuron of each synapse position."""
+    return np.searchsorted(conn.out_ptr, syn, side="right") - 1
+
+
+def find_synapses(conn: Connectivity, post: np.ndarray, pre: np.ndarray) -> np.ndarray:
+    """Positions of the synapses (post[i] <- pre[i]); raises if one does not exist."""
+    out = np.empty(len(post), np.int64)
+    for q, (i, k) in enumerate(zip(np.asarray(post), np.asarray(pre), strict=True)):
+        a, b = conn.out_ptr[k], conn.out_ptr[k + 1]
+        row = conn.out_post[a:b]
+        seg = slice(0, conn.out_split[k] - a) if i < conn.Ne else slice(conn.out_split[k] - a, b - a)
+        j = int(np.searchsorted(row[seg], i)) + (seg.start or 0)
+        if j >= b - a or row[j] != i:
+            raise ValueError(f"no synapse from pre {k} to post {i}")
+        out[q] = a + j
+    return out

@@ -1,0 +1,116 @@
+"""Plasticity rules of MODEL.md §2 as coefficients of one generic update, plus the njit event loops.
+
+Every rule is written as
+    pre event  (pre fires, x = post trace):  dJ = A0 + A1 x + (A2 + A3 x) J
+    post event (post fires, x = pre trace):  dJ = B0 + B1 x + B4 x^2 + (B2 + B3 x) J
+followed by an optional clip to [lo, hi] (J units). Coefficients are in J units (scaled j / sqrt N).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.params import BLOCKS, SimParams
+
+A0, A1, A2, A3, B0, B1, B2, B3, B4, LO, HI, CLIP = range(12)
+N_COEF = 12
+BLOCK_ORDER = (0, 2, 1, 3)
+"""Rule order within a step: EE, IE, EI, II (indices into BLOCKS = ee, ei, ie, ii)."""
+
+
+def rule_coefficients(params: SimParams, block: str) -> np.ndarray:
+    """The 12 coefficients of a block's rule (all zero for static blocks)."""
+    c = np.zeros(N_COEF)
+    rule = getattr(params, f"rule_{block}")
+    eta = getattr(params, f"eta_{block}")
+    if rule == "static" or eta == 0:
+        return c
+    sq = params.sqrtN
+    g = lambda name: getattr(params, f"{name}_{block}")  # noqa: E731
+    if rule == "soft_hebb":  # P1/M1/M7: pre J -= eta x J; post J += eta x Jmax
+        c[A3], c[B1] = -eta, eta * g("jmax") / sq
+    elif rule == "hebb":  # M2 additive, clipped (B9)
+        c[A1], c[B1], c[CLIP] = -eta, eta, 1.0
+    elif rule == "kohonen":  # P2: pre J += beta eta x; post J <- (1 - eta) J
+        c[A1], c[B2] = eta * g("beta") / sq, -eta
+    elif rule == "oja":  # M4: pre J += beta eta x; post J -= eta x J
+        c[A1], c[B3] = eta * g("beta") / sq, -eta
+    elif rule == "triplet":  # M5: pre J += eta theta x; post J -= eta x^2, clipped (B10)
+        c[A1], c[B4], c[CLIP] = eta * g("theta"), -eta, 1.0
+    elif rule == "homeo":  # P3/P5/P6: pre J -= (eta/Jn)(x - alpha) J; post J -= (eta/Jn) x J
+        jn = g("jnorm") / sq
+        alpha = 2 * g("rho") * params.tauSTDP
+        c[A2], c[A3], c[B3] = eta * alpha / jn, -eta / jn, -eta / jn
+    else:
+        raise ValueError(f"rule_{block}={rule!r}: unknown rule")
+    if c[CLIP]:
+        c[LO], c[HI] = g("jmin") / sq, g("jmax") / sq
+    return c
+
+
+def plasticity_table(params: SimParams) -> tuple[np.ndarray, np.ndarray]:
+    """(plastic flags int64[4], coefficients float64[4, 12]) in BLOCKS order."""
+    coef = np.stack([rule_coefficients(params, b) for b in BLOCKS])
+    flags = np.array([b in params.plastic_blocks for b in BLOCKS], np.int64)
+    return flags, coef
+
+
+@njit(cache=True, nogil=True)
+def apply_pre(c, weight, x, syn_lo, syn_hi, out_post):
+    """Pre-spike event on synapses [syn_lo, syn_hi) of one row; returns the change of their sum."""
+    a0, a1, a2, a3 = c[0], c[1], c[2], c[3]
+    clip, lo, hi = c[11] != 0.0, c[9], c[10]
+    delta = 0.0
+    for s in range(syn_lo, syn_hi):
+        xp = x[out_post[s]]
+        w = weight[s]
+        nw = w + ((a0 + a1 * xp) + (a2 + a3 * xp) * w)
+        if clip:
+            nw = min(max(nw, lo), hi)
+        weight[s] = nw
+        delta += nw - w
+    return delta
+
+
+@njit(cache=True, nogil=True)
+def apply_post(c, weight, x, q_lo, q_hi, in_syn, in_pre):
+    """Post-spike event on incoming entries [q_lo, q_hi) of one post row; returns the change of their sum."""
+    b0, b1, b2, b3, b4 = c[4], c[5], c[6], c[7], c[8]
+    clip, lo, hi = c[11] != 0.0, c[9], c[10]
+    delta = 0.0
+    for q in range(q_lo, q_hi):
+        s = in_syn[q]
+        xq = x[in_pre[q]]
+        w = weight[s]
+        nw = w + ((b0 + b1 * xq + b4 * (xq * xq)) + (b2 + b3 * xq) * w)
+        if clip:
+            nw = min(max(nw, lo), hi)
+        weight[s] = nw
+        delta += nw - w
+    return delta
+
+
+@njit(cache=True, nogil=True)
+def apply_block(
+    b, c, spikes, n_spk, Ne, weight, x, out_ptr, out_split, out_post, in_ptr, in_split, in_syn, in_pre
+):
+    """All pre events then all post events of block b (0 ee, 1 ei, 2 ie, 3 ii) for this step's spikers."""
+    post_i = b >= 2
+    pre_i = b == 1 or b == 3
+    delta = 0.0
+    for j in range(n_spk):
+        k = spikes[j]
+        if (k >= Ne) == pre_i:
+            if post_i:
+                delta += apply_pre(c, weight, x, out_split[k], out_ptr[k + 1], out_post)
+            else:
+                delta += apply_pre(c, weight, x, out_ptr[k], out_split[k], out_post)
+    for j in range(n_spk):
+        i = spikes[j]
+        if (i >= Ne) == post_i:
+            if pre_i:
+                delta += apply_post(c, weight, x, in_split[i], in_ptr[i + 1], in_syn, in_pre)
+            else:
+                delta += apply_post(c, weight, x, in_ptr[i], in_split[i], in_syn, in_pre)
+    return delta

@@ -1,0 +1,304 @@
+"""The Python driver: build a network from params, run the kernel in chunks, assemble a SimResult.
+
+`simulate(params)` is a pure function of the parameters (seed included): one SeedSequence(seed)
+spawns independent streams for connectivity, X trains, and initial state plus sampling.
+`run_network` is the lower-level entry used by `sim.compat` to run our kernel on given synapses,
+X spikes, initial voltages and recording choices.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from sim import recording
+from sim.connectivity import Connectivity, block_sizes, build_connectivity, find_synapses, sample_synapses
+from sim.inputs import ExplicitX, XSource, stim_amplitude, stim_steps
+from sim.kernel import Consts, Net, Plast, State, run_steps
+from sim.params import BLOCKS, MODEL_VERSION, SimParams, parse_params
+from sim.plasticity import plasticity_table
+from sim.result import SimResult
+from sim.summary import summarise
+
+CHUNK_MS = 1000.0
+"""Simulated time per kernel call (progress granularity)."""
+GUARD_MS = 100.0
+"""Window of the runaway guard."""
+
+Samples = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def integrator_factors(p: SimParams) -> dict[str, float]:
+    """Per-step decay factors and per-spike increments (J -> current) of the chosen integrator."""
+    if p.integrator == "reference":
+        f = {
+            k: 1 - p.dt / getattr(p, t)
+            for k, t in (("fe", "taue"), ("fi", "taui"), ("fx", "taux"), ("fs", "tauSTDP"))
+        }
+        return {**f, "inc_e": 1 / p.taue, "inc_i": 1 / p.taui, "inc_x": 1 / p.taux}
+    f = {
+        k: math.exp(-p.dt / getattr(p, t))
+        for k, t in (("fe", "taue"), ("fi", "taui"), ("fx", "taux"), ("fs", "tauSTDP"))
+    }
+    return {
+        **f,
+        "inc_e": (1 - f["fe"]) / (p.dt * f["fe"]),
+        "inc_i": (1 - f["fi"]) / (p.dt * f["fi"]),
+        "inc_x": (1 - f["fx"]) / p.dt,
+    }
+
+
+def make_consts(p: SimParams, lay: recording.Layout, raster: tuple[int, int, int]) -> Consts:
+    """Scalars of the step loop."""
+    fac = integrator_factors(p)
+    n_on, n_off = stim_steps(p)
+    guard_steps = recording.steps_of(GUARD_MS, p.dt)
+    guard_max = int(p.rate_max_hz / 1000.0 * p.N * guard_steps * p.dt)
+    return Consts(
+        N=p.N,
+        Ne=p.Ne,
+        dt_cm=p.dt / p.Cm,
+        gL=p.gL,
+        EL=p.EL,
+        VT=p.VT,
+        inv_dT=1.0 / p.DeltaT,
+        gLDT=p.gL * p.DeltaT,
+        Vth=p.Vth,
+        Vre=p.Vre,
+        fe=fac["fe"],
+        fi=fac["fi"],
+        fx=fac["fx"],
+        fs=fac["fs"],
+        inc_e=fac["inc_e"],
+        inc_i=fac["inc_i"],
+        n_on=n_on,
+        n_off=n_off if (p.jestim or p.jistim) else n_on,
+        guard_steps=guard_steps,
+        guard_max=guard_max,
+        rec_steps=lay.rec_steps,
+        rate_steps=lay.rate_steps,
+        burn_step=lay.burn_step,
+        win_steps=lay.win_steps,
+        raster_e=raster[0],
+        raster_i=raster[1],
+        raster_from=raster[2],
+        any_plastic=int(bool(p.plastic_blocks)),
+    )
+
+
+def make_net(conn: Connectivity, inc_x: float) -> Net:
+    """Kernel view of the synapses (X weights pre-multiplied by their increment)."""
+    return Net(
+        conn.out_ptr,
+        conn.out_split,
+        conn.out_post,
+        conn.weight,
+        conn.in_ptr,
+        conn.in_split,
+        conn.in_syn,
+        conn.in_pre,
+        conn.x_ptr,
+        conn.x_post,
+        conn.x_weight * inc_x,
+    )
+
+
+def raster_choice(p: SimParams, keep_all: bool) -> tuple[int, int, int, int]:
+    """(E neurons, I neurons, first step, max stored spikes) of the optional raster."""
+    if keep_all:
+        return p.Ne, p.Ni, 1, 2**62
+    if not p.record.spikes:
+        return 0, 0, p.Nt + 1, 0
+    n = p.record.spike_neurons
+    first = (
+        1
+        if p.record.spike_window is None
+        else max(1, p.Nt - recording.steps_of(p.record.spike_window, p.dt) + 1)
+    )
+    return min(n, p.Ne), min(n, p.Ni), first, p.record.max_spikes
+
+
+def sample_positions(p: SimParams, conn: Connectivity, samples: Samples | None, rng) -> np.ndarray:
+    """Synapse positions [4, n] of the sampled synapses per block (-1 padded)."""
+    if samples is None:
+        pos = [sample_synapses(conn, b, p.record.weights, rng) for b in BLOCKS]
+    else:
+        pos = [find_synapses(conn, *samples[b]) if b in samples else np.zeros(0, np.int64) for b in BLOCKS]
+    out = np.full((4, max([len(a) for a in pos] + [0])), -1, np.int64)
+    for b, a in enumerate(pos):
+        out[b, : len(a)] = a
+    return out
+
+
+def choose_cells(p: SimParams, rng: np.random.Generator) -> np.ndarray:
+    """record.cells E cells and as many I cells (at most the population), sorted, E first."""
+    e = np.sort(rng.choice(p.Ne, size=min(p.record.cells, p.Ne), replace=False))
+    i = np.sort(rng.choice(p.Ni, size=min(p.record.cells, p.Ni), replace=False)) + p.Ne
+    return np.concatenate([e, i]).astype(np.int64)
+
+
+def _chunk_cap(p: SimParams, c: Consts, chunk_steps: int, left: int) -> int:
+    """Raster buffer for one chunk: what the guard allows in it, bounded by what is left."""
+    bound = c.guard_max * (chunk_steps // c.guard_steps + 2) + p.N
+    return int(max(0, min(left, bound)))
+
+
+def run_network(
+    params: SimParams | dict[str, Any],
+    conn: Connectivity,
+    x_source: XSource | ExplicitX | tuple[np.ndarray, np.ndarray],
+    V0: np.ndarray,
+    samples: Samples | np.ndarray | None = None,
+    cells: np.ndarray | None = None,
+    keep_all_spikes: bool = False,
+    progress: Callable[[float], None] | None = None,
+    rng: np.random.Generator | None = None,
+) -> SimResult:
+    """Run the kernel on given synapses and inputs; `conn.weight` is copied, never mutated.
+
+    x_source: an XSource, an ExplicitX, or (times_ms, ids) of the X spikes. samples: per block
+    (post, pre) arrays of synapses to record, or an int64[4, n] array of synapse positions (-1
+    padded), or None to sample `record.weights` per block with `rng`. cells: neuron indices whose
+    currents and V are recorded (default: sampled with `rng`). keep_all_spikes: keep every spike
+    (result.spike_times_ms / spike_neurons), as the original package does.
+    """
+    p = parse_params(params)
+    t_wall = time.perf_counter()
+    rng = np.random.default_rng(p.seed) if rng is None else rng
+    if isinstance(x_source, tuple):
+        x_source = ExplicitX(x_source[0], x_source[1], p.dt, p.Nt)
+    samp = samples if isinstance(samples, np.ndarray) else sample_positions(p, conn, samples, rng)
+    cells = choose_cells(p, rng) if cells is None else np.asarray(cells, np.int64)
+    flags, coef = plasticity_table(p)
+    weight = conn.weight.copy()
+    conn = conn._replace(weight=weight)
+    sizes = block_sizes(conn)
+    lay = recording.make_layout(p)
+    n_e, n_i, first, cap = raster_choice(p, keep_all_spikes)
+    c = make_consts(p, lay, (n_e, n_i, first))
+    samp_kernel = np.where(flags[:, None] > 0, samp, -1)
+    chunk_steps = recording.steps_of(CHUNK_MS, p.dt)
+    inv = np.where(sizes > 0, 1.0 / np.maximum(sizes, 1), 0.0)
+    rec = recording.allocate(p, lay, cells, samp_kernel, inv, _chunk_cap(p, c, chunk_steps, cap))
+    st = _initial_state(p, conn, V0)
+    net = make_net(conn, integrator_factors(p)["inc_x"])
+    n_stop, status, raster = _loop(
+        p, c, net, st, Plast(flags, coef), rec, x_source, chunk_steps, cap, progress
+    )
+    return summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_source, t_wall)
+
+
+def _initial_state(p: SimParams, conn: Connectivity, V0: np.ndarray) -> State:
+    V = np.array(V0, dtype=np.float64, copy=True)
+    if V.shape != (p.N,):
+        raise ValueError(f"V0: expected shape ({p.N},), got {V.shape}")
+    sums = np.zeros(4)
+    for b, blk in enumerate(BLOCKS):
+        start, stop = _ranges(conn, blk)
+        sums[b] = _segment_sum(conn.weight, start, stop)
+    z = lambda: np.zeros(p.N)  # noqa: E731
+    return State(
+        V,
+        z(),
+        z(),
+        z(),
+        z(),
+        sums,
+        np.zeros(p.N, np.int64),
+        z(),
+        np.zeros(p.N, np.int64),
+        stim_amplitude(p),
+        np.zeros(1, np.int64),
+    )
+
+
+def _ranges(conn: Connectivity, blk: str):
+    from sim.connectivity import block_ranges
+
+    return block_ranges(conn, blk)
+
+
+def _segment_sum(weight: np.ndarray, start: np.ndarray, stop: np.ndarray) -> float:
+    """Sum of weight over the union of [start, stop) segments."""
+    cs = np.concatenate([[0.0], np.cumsum(weight)])
+    return float(np.sum(cs[stop] - cs[start]))
+
+
+def _loop(p, c, net, st, pl, rec, x_source, chunk_steps, cap, progress):
+    """Call the kernel chunk by chunk; collect the raster; stop on divergence."""
+    n, status = 1, 0
+    times: list[np.ndarray] = []
+    ids: list[np.ndarray] = []
+    kept, dropped = 0, 0
+    while n <= p.Nt:
+        n1 = min(n + chunk_steps, p.Nt + 1)
+        xs_step, xs_id = x_source.take(n1)
+        rec.raster_n[:] = 0
+        n_last, status = run_steps(n, n1, xs_step, xs_id, net, st, c, pl, rec)
+        k = int(rec.raster_n[0])
+        take = min(k, cap - kept)
+        times.append(rec.raster_step[:take].copy())
+        ids.append(rec.raster_id[:take].copy())
+        kept += take
+        dropped += k - take + int(rec.raster_n[1])
+        if progress is not None:
+            progress(min(1.0, n_last / p.Nt))
+        n = n_last + 1
+        if status != 0:
+            break
+    raster = (np.concatenate(times) * p.dt, np.concatenate(ids).astype(np.int64), dropped)
+    return n - 1, status, raster
+
+
+def simulate(
+    params: SimParams | dict[str, Any], progress: Callable[[float], None] | None = None
+) -> SimResult:
+    """Run one simulation: connectivity, X trains and V0 all drawn from streams of `params.seed`."""
+    p = parse_params(params)
+    s_conn, s_x, s_misc = np.random.SeedSequence(p.seed).spawn(3)
+    conn = build_connectivity(p, np.random.default_rng(s_conn))
+    x_source = XSource(p, np.random.default_rng(s_x))
+    rng = np.random.default_rng(s_misc)
+    V0 = rng.uniform(p.Vre, p.VT, p.N)
+    return run_network(p, conn, x_source, V0, progress=progress, rng=rng)
+
+
+def warm_up() -> None:
+    """Compile (or load from the on-disk cache) every kernel on a tiny network, both integrators."""
+    for integ in ("exact", "reference"):
+        simulate(
+            dict(
+                N=40,
+                T=20.0,
+                integrator=integ,
+                rule_ee="soft_hebb",
+                eta_ee=1e-3,
+                rule_ei="homeo",
+                eta_ei=1e-3,
+                jestim=0.1,
+                stim_on=5.0,
+                stim_off=10.0,
+                record=dict(spikes=True, cells=2, weights=2, dt=1.0),
+                analysis=dict(window=5.0, rate_bin=1.0),
+            )
+        )
+
+
+__all__ = ["MODEL_VERSION", "run_network", "simulate", "warm_up"]
+
+
+class _CallableModule(types.ModuleType):
+    """`sim.simulate` may resolve to this module (a submodule import sets the package attribute);
+    calling it runs `simulate`, so `sim.simulate(params)` works in any import order."""
+
+    def __call__(self, params: SimParams | dict[str, Any], progress: Callable[[float], None] | None = None):
+        return simulate(params, progress)
+
+
+sys.modules[__name__].__class__ = _CallableModule
