@@ -11,14 +11,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from worker.cluster import make_client
 
-from service.api.routes import cluster, health, pages, sweeps
+from service.api.routes import cluster, health, pages, results, sweeps
 from service.auth import load_tokens
 from service.errors import install_exception_handlers
 from service.metrics import ServiceMetrics
 from service.registry import Registry
 from service.settings import Settings, get_settings, is_loopback
+from worker.cluster import make_client
 from worker.store import SweepStore
 
 log = logging.getLogger("pbn.service")
@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = ServiceMetrics()
     app.dependency_overrides[get_settings] = lambda: settings
     install_exception_handlers(app)
-    for module in (sweeps, cluster, health, pages):
+    for module in (sweeps, results, cluster, health, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

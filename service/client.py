@@ -168,4 +168,6 @@ class Sweep:
 
             return open_sweep(Path(store).parent.parent, self.id)
         table = self.results()
-        return xr.Dataset.from_dataframe(table.set_index("run") if "run" in table else table)
+        if "index" in table:
+            table = table.set_index("index").rename_axis("run")
+        return xr.Dataset.from_dataframe(table)
