@@ -7,6 +7,7 @@ point NUMBA_CACHE_DIR at local disk so workers share the on-disk cache.
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any
 
@@ -27,7 +28,7 @@ class WarmUpPlugin(WorkerPlugin):
 def warm_up_here() -> str:
     """Compile (or load from the on-disk cache) the kernels in this process; returns what was done."""
     try:
-        import sim.simulate as simulate_module
+        simulate_module = importlib.import_module("sim.simulate")
     except ImportError as exc:
         return f"no simulator: {exc}"
     for name in ("warm_up", "warmup", "compile_kernels"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from sim import SimParams
@@ -12,7 +13,7 @@ PROBE_T_MS = 50.0
 
 def probe_summary_keys(params: list[SimParams]) -> list[str]:
     """Union of numeric summary keys over the structural variants of a sweep, from tiny probe runs."""
-    import sim.simulate as simulate_module
+    simulate_module = importlib.import_module("sim.simulate")
 
     declared = getattr(simulate_module, "summary_keys", None)
     keys: dict[str, None] = {}

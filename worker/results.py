@@ -37,7 +37,7 @@ def open_sweep(
     data_vars: dict[str, Any] = {}
     status = np.array(STATUSES, dtype=object)[raw["status"].values.astype(int)]
     data_vars["status"] = (dims, status.reshape(shape))
-    data_vars["error"] = (dims, raw["error"].values.astype(object).reshape(shape))
+    data_vars["error"] = (dims, np.array([str(e) for e in raw["error"].values], dtype=object).reshape(shape))
     summary = raw["summary"].values
     coords = _coords(raw, attrs, axes, dims, shape)
     for j, key in enumerate(attrs["summary_keys"]):
@@ -105,7 +105,7 @@ def _coords(raw: xr.Dataset, attrs: dict[str, Any], axes: list, dims: tuple, sha
                 coords[key] = ("point", coordinate_values([p.get(key) for p in flat]))
     coords["seed"] = (dims, raw["seed"].values.reshape(shape))
     if "block" in raw:
-        coords["block"] = raw["block"].values.astype(str)
+        coords["block"] = np.array([str(b) for b in raw["block"].values], dtype=object)
     return coords
 
 
@@ -116,12 +116,14 @@ def _flatten(point: dict[str, Any]) -> dict[str, Any]:
 
 
 def _time_coordinates(ds: xr.Dataset) -> xr.Dataset:
-    """If every stored run shares one time axis, make it the `time` / `rate_time` coordinate."""
+    """Trim the time axes to the longest stored run; if all runs share one axis, make it the coordinate."""
     for var, dim in (("time_ms", "time"), ("rate_time_ms", "rate_time")):
         if var not in ds:
             continue
         rows = ds[var].values.reshape(-1, ds.sizes[dim])
-        rows = rows[~np.all(np.isnan(rows), axis=1)]
+        used = (~np.isnan(rows)).sum(axis=1)
+        ds = ds.isel({dim: slice(0, max(int(used.max()), 1))})
+        rows = rows[used > 0, : ds.sizes[dim]]
         if len(rows) and all(np.array_equal(r, rows[0], equal_nan=True) for r in rows):
             ds = ds.drop_vars(var).assign_coords({dim: rows[0]})
             ds[dim].attrs["units"] = "ms"
