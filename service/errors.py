@@ -67,7 +67,9 @@ class ConflictError(ServiceError):
 
 
 def _detail(message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {"detail": [{"loc": [field] if field else [], "msg": message, "type": "value_error", **extra}]}
+    item = {"loc": [field] if field else [], "msg": message, "type": "value_error"}
+    item.update({k: v for k, v in extra.items() if k not in item})
+    return {"detail": [item]}
 
 
 def _pydantic_detail(exc: ValidationError | RequestValidationError) -> list[dict[str, Any]]:
@@ -105,7 +107,8 @@ async def _engine_error(request: Request, exc: PbnError) -> JSONResponse:
     info = jsonable_encoder(exc.to_dict())
     field = info.get("field") or info.get("limit")
     status = next(code for cls, code in ENGINE_STATUS.items() if isinstance(exc, cls))
-    return JSONResponse(_detail(str(exc), field, **info), status_code=status)
+    extra = {k: v for k, v in info.items() if k not in ("message", "field")}
+    return JSONResponse(_detail(str(exc), field, **extra), status_code=status)
 
 
 def install_exception_handlers(app: FastAPI) -> None:

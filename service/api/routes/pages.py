@@ -26,6 +26,7 @@ def _template(name: str) -> Template:
 def _row(s: SweepPublic) -> str:
     e = html.escape
     pct = f"{100 * s.progress:.1f}"
+    finished = sum(s.counts.get(k, 0) for k in ("done", "reused", "diverged"))
     return (
         f'<tr id="sweep-{e(s.id)}" class="state-{e(s.state)}">'
         f'<td><a href="{e(s.links["self"])}">{e(s.name)}</a>'
