@@ -33,7 +33,7 @@ def _row(s: SweepPublic) -> str:
         f" ({e(s.id)})</td><td>{e(s.owner)}</td><td>{e(s.state)}</td>"
         f'<td data-progress="{s.progress}"><span class="bar"><div style="width:{pct}%"></div></span>'
         f'<span class="pct"> {round(100 * s.progress)}%</span></td>'
-        f"<td>{s.counts.get('done', 0)}/{s.n_runs}</td>"
+        f"<td>{finished}/{s.n_runs}</td>"
         f'<td></td><td><a href="{e(s.links["csv"])}">csv</a></td></tr>'
     )
 
