@@ -167,6 +167,8 @@ def run_network(
     padded), or None to sample `record.weights` per block with `rng`. cells: neuron indices whose
     currents and V are recorded (default: sampled with `rng`). keep_all_spikes: keep every spike
     (result.spike_times_ms / spike_neurons), as the original package does.
+    result.extra holds the final state: `weight` (J units, aligned with conn), `V`, `Ie`, `Ii`, `Ix`,
+    `x` (traces), and `win_counts` (the covariance window counts).
     """
     p = parse_params(params)
     t_wall = time.perf_counter()
@@ -191,7 +193,9 @@ def run_network(
     n_stop, status, raster = _loop(
         p, c, net, st, Plast(flags, coef), rec, x_source, chunk_steps, cap, progress
     )
-    return summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_source, t_wall)
+    result = summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_source, t_wall)
+    result.extra.update(weight=conn.weight, V=st.V, Ie=st.Ie, Ii=st.Ii, Ix=st.Ix, x=st.x)
+    return result
 
 
 def _initial_state(p: SimParams, conn: Connectivity, V0: np.ndarray) -> State:

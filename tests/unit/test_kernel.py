@@ -1,0 +1,95 @@
+"""The Numba kernel against the dense naive step loop of tests/naive.py (same inputs, tiny network)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.connectivity import connectivity_from_dense, synapse_pre
+from sim.params import BLOCKS, RULES, SimParams
+from sim.simulate import run_network
+from tests.naive import naive_network, poisson_x, random_network
+
+SMALL = dict(
+    N=60, T=50.0, rx=0.04, record=dict(cells=4, weights=5, dt=0.1), analysis=dict(window=5.0, rate_bin=1.0)
+)
+
+
+def _dense(conn, weight: np.ndarray) -> np.ndarray:
+    J = np.zeros((conn.N, conn.N))
+    syn = np.arange(weight.size)
+    J[conn.out_post, synapse_pre(conn, syn)] = weight
+    return J
+
+
+def run_both(seed: int = 1, **kw):
+    """Run the naive loop and the kernel on the same dense network, X trains and V0."""
+    p = SimParams(**{**SMALL, **kw})
+    rng = np.random.default_rng(seed)
+    J, Jx = random_network(p, rng)
+    xs, xi = poisson_x(p, rng)
+    V0 = rng.uniform(p.Vre, p.VT, p.N)
+    ref = naive_network(p, J, Jx, xs, xi, V0)
+    conn = connectivity_from_dense(J, Jx, p.Ne)
+    res = run_network(p, conn, (xs * p.dt, xi), V0, keep_all_spikes=True)
+    steps = np.rint(res.spike_times_ms / p.dt).astype(int)
+    ours = list(zip(steps.tolist(), res.spike_neurons.tolist(), strict=True))
+    return p, J, ref, res, ours, _dense(conn, res.extra["weight"])
+
+
+def _check(ref, res, ours, J_ours, rtol=1e-12):
+    assert len(ref["spikes"]) > 20, "the test network must spike"
+    assert ours == ref["spikes"]
+    np.testing.assert_allclose(res.extra["V"], ref["V"], rtol=rtol, atol=1e-9)
+    np.testing.assert_allclose(J_ours, ref["J"], rtol=rtol, atol=1e-15)
+    for name in ("Ie", "Ii", "Ix", "x"):
+        np.testing.assert_allclose(res.extra[name], ref[name], rtol=rtol, atol=1e-12)
+
+
+@pytest.mark.parametrize("integrator", ["exact", "reference"])
+def test_kernel_static_matches_naive(integrator):
+    p, J, ref, res, ours, J_ours = run_both(integrator=integrator)
+    _check(ref, res, ours, J_ours, rtol=0)
+    np.testing.assert_array_equal(J_ours, J)
+
+
+@pytest.mark.parametrize("integrator", ["exact", "reference"])
+@pytest.mark.parametrize("rule", [r for r in RULES if r != "static"])
+def test_kernel_rule_on_every_block_matches_naive(rule, integrator):
+    kw = {f"rule_{b}": rule for b in BLOCKS} | {f"eta_{b}": 0.02 for b in BLOCKS}
+    p, J, ref, res, ours, J_ours = run_both(integrator=integrator, **kw)
+    _check(ref, res, ours, J_ours)
+    assert np.max(np.abs(J_ours - J)) > 1e-4, "weights must have moved"
+    for b, blk in enumerate(BLOCKS):  # block-mean j at the end and its running sum
+        rows, cols = (slice(0, p.Ne) if c == "e" else slice(p.Ne, p.N) for c in blk)
+        sub, mask = ref["J"][rows, cols], J[rows, cols] != 0
+        mean_j = sub[mask].mean() * p.sqrtN
+        assert res.summary[f"j_{blk}"] == pytest.approx(mean_j, rel=1e-10)
+        assert res.weight_mean[b, -1] == pytest.approx(mean_j, rel=1e-9)  # 1-step bins
+
+
+def test_kernel_mixed_rules_and_stimulus_match_naive():
+    kw = dict(rule_ee="kohonen", eta_ee=0.03, rule_ei="homeo", eta_ei=0.02, rule_ie="oja", eta_ie=0.02,
+              rule_ii="hebb", eta_ii=0.01, jestim=0.05, jistim=-0.02, stim_on=10.0, stim_off=25.0)  # fmt: skip
+    p, J, ref, res, ours, J_ours = run_both(seed=3, **kw)
+    _check(ref, res, ours, J_ours)
+
+
+def test_stimulus_changes_the_run():
+    """B12: jestim really acts (the same network with and without it differs), only in its window."""
+    _, _, ref0, *_ = run_both(seed=3)
+    _, _, ref1, res1, ours1, _ = run_both(seed=3, jestim=0.3, stim_on=20.0, stim_off=30.0)
+    assert ours1 == ref1["spikes"]
+    before = [s for s in ref0["spikes"] if s[0] <= 200]
+    assert before == [s for s in ref1["spikes"] if s[0] <= 200]
+    assert ref0["spikes"] != ref1["spikes"]
+
+
+def test_hebb_clips_and_recovers_from_zero():
+    """B9/B10: additive rules clip to [jmin, jmax] and a synapse at the bound stays a synapse."""
+    kw = dict(rule_ee="hebb", eta_ee=0.5, jmin_ee=0.0, jmax_ee=26.0)
+    p, J, ref, res, ours, J_ours = run_both(seed=2, **kw)
+    _check(ref, res, ours, J_ours)
+    ee = J_ours[: p.Ne, : p.Ne][J[: p.Ne, : p.Ne] != 0] * p.sqrtN
+    assert ee.min() >= 0.0 and ee.max() <= 26.0 + 1e-12
+    assert np.any(ee == 26.0)
