@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections import deque
@@ -69,6 +68,24 @@ def count_statuses(sweep_id: str, statuses: list[str]) -> SweepProgress:
     return SweepProgress(sweep_id=sweep_id, total=len(statuses), **counts)
 
 
+def plan_runs(
+    store: SweepStore, cache_keys: list[str], statuses: list[str] | None = None, exclude: str | None = None
+) -> list[PlanItem]:
+    """What a coordinator would do with each run and why (also for a sweep not created yet)."""
+    statuses = statuses or ["pending"] * len(cache_keys)
+    items = []
+    for index, (status, key) in enumerate(zip(statuses, cache_keys, strict=True)):
+        if status in FINISHED:
+            items.append(PlanItem(index, "skip", f"already {status}"))
+        elif (source := store.lookup_cache(key, exclude=exclude)) is not None:
+            why = f"same parameters, seed and model version as run {source[1]} of sweep {source[0]}"
+            items.append(PlanItem(index, "reuse", why, source))
+        else:
+            why = "not computed yet" if status == "pending" else f"previous attempt {status}"
+            items.append(PlanItem(index, "run", f"{why}; no stored run has the same cache key"))
+    return items
+
+
 def progress_from_store(store: SweepStore, sweep_id: str) -> SweepProgress:
     """Progress as stored (callable from any process, with or without a running coordinator)."""
     return count_statuses(sweep_id, store.statuses(sweep_id))
@@ -85,19 +102,8 @@ class SweepRunner:
 
     def plan(self, sweep_id: str) -> list[PlanItem]:
         """Per run: skip (already finished), reuse (same params + seed + model version stored), or run."""
-        statuses = self.store.statuses(sweep_id)
         keys = self.store.attrs(sweep_id)["expansion"]["cache_keys"]
-        items = []
-        for index, (status, key) in enumerate(zip(statuses, keys, strict=True)):
-            if status in FINISHED:
-                items.append(PlanItem(index, "skip", f"already {status}"))
-            elif (source := self.store.lookup_cache(key, exclude=sweep_id)) is not None:
-                why = f"same parameters, seed and model version as run {source[1]} of sweep {source[0]}"
-                items.append(PlanItem(index, "reuse", why, source))
-            else:
-                why = "not computed yet" if status == "pending" else f"previous attempt {status}"
-                items.append(PlanItem(index, "run", f"{why}; no stored run has the same cache key"))
-        return items
+        return plan_runs(self.store, keys, self.store.statuses(sweep_id), exclude=sweep_id)
 
     def progress(self, sweep_id: str) -> SweepProgress:
         """Stored progress plus the dashboard link."""
@@ -281,8 +287,3 @@ def dashboard_of(client: Client) -> str | None:
         )
     except Exception:
         return None
-
-
-def explain_text(items: list[PlanItem]) -> str:
-    """One line per run for `--explain`."""
-    return "\n".join(json.dumps(asdict(i)) for i in items)
