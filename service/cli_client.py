@@ -136,10 +136,31 @@ def results(
     if csv:
         sys.stdout.write(table.to_csv(index=False))
         return
-    out = Table(*[str(c) for c in table.columns])
-    for row in table.itertuples(index=False):
+    console.print(_readable(table))
+    console.print(f"{len(table)} runs; all {len(table.columns)} columns with --csv")
+
+
+KEY_STATS = (
+    "rate_e_hz",
+    "theory_rate_e_hz",
+    "rate_i_hz",
+    "theory_rate_i_hz",
+    "j_ei",
+    "j_ii",
+    "corr_ee",
+    "wall_s",
+)
+
+
+def _readable(table: Any) -> Table:
+    """Index, status, swept parameters, replicate and the key statistics (the CSV has everything)."""
+    columns = list(table.columns)
+    swept = columns[columns.index("error") + 1 : columns.index("replicate")] if "replicate" in columns else []
+    shown = ["index", "status", *swept, "replicate", *[c for c in KEY_STATS if c in columns]]
+    out = Table(*shown)
+    for row in table[[c for c in shown if c in columns]].itertuples(index=False):
         out.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-    console.print(out)
+    return out
 
 
 def cancel(

@@ -157,16 +157,18 @@ class Sweep:
         """One run: parameters, summary and time series."""
         return self.client.request("GET", f"/sweeps/{self.id}/runs/{index}").json()
 
-    def dataset(self) -> Any:
-        """The sweep as an xarray.Dataset: read from the Zarr store when this machine can see it, else
-        built from the summary table over HTTP (scalars only, indexed by `run`)."""
+    def dataset(self, direct: bool | None = None) -> Any:
+        """The sweep as an xarray.Dataset. Direct (default when this machine sees the server's store):
+        the labelled Zarr dataset; otherwise built from the summary table over HTTP (scalars by `run`)."""
         import xarray as xr
 
         store = self.status().get("store_path")
-        if store and Path(store).exists():
+        if direct is None:
+            direct = bool(store) and Path(store).exists()
+        if direct:
             from worker.results import open_sweep
 
-            return open_sweep(Path(store).parent.parent, self.id)
+            return open_sweep(str(Path(store).parent.parent), self.id)
         table = self.results()
         if "index" in table:
             table = table.set_index("index").rename_axis("run")
