@@ -91,10 +91,21 @@ class SweepStore:
             list(summary_keys) if summary_keys is not None else probe_summary_keys([r.params for r in runs])
         )
         sizes = dim_sizes([r.params for r in runs])
-        g = zarr.open_group(str(self.path(sweep_id)), mode="w-", zarr_format=3)
-        g.attrs.update(_sweep_attrs(sweep_id, defn, runs, owner, sizes, keys, sweep_axes(defn)))
-        _create_run_arrays(g, len(runs), sizes, keys)
-        _write_coordinates(g, runs, sweep_axes(defn))
+        final = self.path(sweep_id)
+        staging = final.with_name(f".{final.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+        try:  # built aside, then renamed: readers never see a half-created sweep
+            g = zarr.open_group(str(staging), mode="w-", zarr_format=3)
+            g.attrs.update(_sweep_attrs(sweep_id, defn, runs, owner, sizes, keys, sweep_axes(defn)))
+            _create_run_arrays(g, len(runs), sizes, keys)
+            _write_coordinates(g, runs, sweep_axes(defn))
+            os.rename(staging, final)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if self.exists(sweep_id):
+                raise SweepStateError(sweep_id, "a sweep with this id already exists") from None
+            raise SweepStateError(sweep_id, f"could not create the sweep: {exc}") from exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return sweep_id
 
     # ---- reading ------------------------------------------------------------------------------

@@ -1,0 +1,128 @@
+"""Faults on a real cluster: a worker SIGKILLed mid-sweep, and the coordinating process SIGKILLed mid-sweep
+then resumed. Either way every run ends `done` exactly once with the results of an undisturbed sweep
+(= a direct simulation of the same point and seed, as test_cluster_sweep shows), and finished runs are
+never recomputed."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import yaml
+from distributed import Client
+
+from sim import simulate
+from tests.cluster_procs import DaskProcs, child_env, stop_process
+from tests.sweep_checks import assert_same_result
+from worker.cluster import WarmUpPlugin
+from worker.runner import SweepRunner
+from worker.store import SweepStore
+from worker.sweep import expand_sweep, load_definition
+
+DEFINITION = {
+    "name": "faults",
+    "base": {"T": 6000.0, "N": 1000},
+    "grid": {"cx": [0.0, 0.05, 0.1, 0.15, 0.2]},
+    "replicates": 2,
+    "seed": 99,
+    "record": {"dt": 20.0, "weights": 5, "cells": 3},
+}
+TIMEOUT_S = 120.0
+
+
+@pytest.fixture(scope="module")
+def procs(tmp_path_factory):
+    """This module's own cluster: its workers get killed."""
+    with DaskProcs(tmp_path_factory.mktemp("dask-faults"), n_workers=2) as procs:
+        with Client(procs.address) as client:
+            client.register_plugin(WarmUpPlugin())
+        yield procs
+
+
+def wait_for(condition, what: str, timeout: float = TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.02)
+
+
+def assert_all_equal_direct(store: SweepStore, sweep_id: str, runs) -> None:
+    assert store.statuses(sweep_id) == ["done"] * len(runs)
+    for r in runs:
+        assert_same_result(store.read_run(sweep_id, r.index), simulate(r.params))
+
+
+def test_sigkill_worker_mid_sweep_completes_with_identical_results(procs, tmp_path):
+    store = SweepStore(tmp_path)
+    defn = load_definition(DEFINITION)
+    runs = expand_sweep(defn)
+    sweep_id = store.create_sweep(defn, runs)
+    with Client(procs.address) as client:
+        victim = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}["w0"]
+        outcome: dict = {}
+        thread = threading.Thread(
+            target=lambda: outcome.update(final=SweepRunner(client, store).run(sweep_id, max_in_flight=2))
+        )
+        thread.start()
+
+        def victim_busy() -> bool:
+            statuses = store.statuses(sweep_id)
+            running = [i for i, s in enumerate(statuses) if s == "running"]
+            busy = [i for i in running if store.run_info(sweep_id, i).get("worker") == victim]
+            if busy and "done" in statuses:
+                outcome["lost"] = busy[0]
+                return True
+            return False
+
+        wait_for(victim_busy, "worker w0 never ran a task")
+        procs.kill_worker(0)
+        thread.join(TIMEOUT_S)
+        assert not thread.is_alive()
+    assert outcome["final"].done == len(runs) and outcome["final"].failed == 0
+    assert store.run_info(sweep_id, outcome["lost"])["worker"] != victim  # recomputed elsewhere
+    assert_all_equal_direct(store, sweep_id, runs)
+    procs.add_worker()
+    procs.wait_for_workers(2)
+
+
+def test_sigkill_coordinator_then_resume_recomputes_nothing_finished(procs, tmp_path):
+    data, sweep_id = tmp_path / "data", "coordinator-kill"
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(DEFINITION))
+    cli = [sys.executable, "-m", "service.cli", "sweep"]
+    common = ["--scheduler", procs.address, "--data", str(data), "--max-in-flight", "2"]
+    coordinator = subprocess.Popen(
+        [*cli, str(path), *common, "--id", sweep_id],
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    store = SweepStore(data)
+    try:
+        wait_for(
+            lambda: store.exists(sweep_id) and store.statuses(sweep_id).count("done") >= 2, "no progress"
+        )
+        coordinator.send_signal(signal.SIGKILL)
+        coordinator.wait(timeout=30)
+    finally:
+        stop_process(coordinator)
+    statuses = store.statuses(sweep_id)
+    finished = {i: store.run_info(sweep_id, i) for i, s in enumerate(statuses) if s == "done"}
+    assert 2 <= len(finished) < len(statuses)
+    resumed = subprocess.run(
+        [*cli, "--resume", sweep_id, *common],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    for index, info in finished.items():
+        assert store.run_info(sweep_id, index) == info  # same attempt, same timestamps: not recomputed
+    runs = expand_sweep(load_definition(DEFINITION))
+    assert_all_equal_direct(store, sweep_id, runs)
