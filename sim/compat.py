@@ -346,7 +346,8 @@ class PlasticNeuralNetwork:
         conn = connectivity_from_dense(self.J, self.Jx, self.Ne, post_update_blocks(params))
         self._conn = conn
         samples = {b: (getattr(self, f"Jrecord_{b}")[0], getattr(self, f"Jrecord_{b}")[1]) for b in BLOCKS}
-        x = (self.sx[0], self.sx[1].astype(np.int64))
+        late = self.sx[0] > self.T  # an ffwd_spikes(T) longer than the network's T (B7): never delivered
+        x = (self.sx[0, ~late], self.sx[1, ~late].astype(np.int64))
         return run_network(
             params, conn, x, V0, samples=samples, cells=self.recorded_cells, keep_all_spikes=True
         )

@@ -299,3 +299,13 @@ def test_compute_firing_rate_is_unbiased_at_the_edges(original):
     # (first bin averages 6 bins of 80 cells x 10 ms: ~24 spikes, s.d. ~1 Hz).
     assert e0[0] < 3.5 and abs(e[0] - 5.0) < 1.5
     assert math.isclose(np.mean(e[10:-10]), 5.0, abs_tol=0.3)
+
+
+def test_ffwd_longer_than_the_network_is_cut_at_T():
+    net = compat.PlasticNeuralNetwork(200, 100)
+    np.random.seed(6)
+    net.connectivity(nJrecord0=5)
+    net.ffwd_spikes(1000, cx=0)  # ten times the network's T (B7)
+    IxRec = net.simulate(numrecord=10)[8]
+    # Spikes after T must not pile up in the last step: the last bin looks like the others.
+    assert np.nanmean(IxRec[:, -1]) < 2 * np.nanmean(IxRec[:, -20:-1])
