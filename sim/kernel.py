@@ -17,6 +17,10 @@ from sim.fastexp import LN2_HI, LN2_LO, LOG2E, Y_MAX, Y_MIN
 from sim.plasticity import apply_block
 
 OK, DIVERGED_RATE, DIVERGED_NONFINITE = 0, 1, 2
+BLOCK = 256
+"""Neurons per cache block of the neuron pass (scratch buffers have this size)."""
+ACC_EVERY = 10
+"""Mean currents are sampled every this many steps (1 ms at dt = 0.1: currents are smooth on that scale)."""
 
 
 class Net(NamedTuple):
@@ -44,8 +48,8 @@ class State(NamedTuple):
     Ix: np.ndarray
     x: np.ndarray
     block_sum: np.ndarray  # float64[4]
-    bits: np.ndarray  # int64[N] scratch for 2^k
-    poly: np.ndarray  # float64[N] scratch for exp polynomial
+    bits: np.ndarray  # int64[BLOCK] scratch for 2^k
+    poly: np.ndarray  # float64[BLOCK] scratch for the exp polynomial
     spikes: np.ndarray  # int64[N] this step's spikers
     stim: np.ndarray  # float64[N] stimulus amplitude J_stim
     guard: np.ndarray  # int64[1] spikes in the current guard window
@@ -68,8 +72,8 @@ class Consts(NamedTuple):
     fi: float
     fx: float
     fs: float
-    inc_e: float
-    inc_i: float
+    inc_e: float  # charge increment of an E spike, already multiplied by fe (delivered after the decay)
+    inc_i: float  # same for I spikes, times fi
     n_on: int
     n_off: int
     guard_steps: int
@@ -99,7 +103,7 @@ class Rec(NamedTuple):
     counts: np.ndarray  # int64[N] spikes at t_n >= burn-in
     win_counts: np.ndarray  # uint16[n_windows, N]
     cells: np.ndarray  # int64[n_cells]
-    cur_e: np.ndarray  # float64[n_cells, n_rec]
+    cur_e: np.ndarray  # float64[n_rec, n_cells]
     cur_i: np.ndarray
     cur_x: np.ndarray
     volt: np.ndarray
@@ -118,13 +122,12 @@ class Rec(NamedTuple):
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
 def eif_exp(V, VT, inv_dT, bits, poly):
-    """exp((V - VT)/DeltaT) as poly * 2^k (see sim.fastexp), vectorised over neurons."""
+    """exp((V - VT)/DeltaT) as poly * 2^k into the scratch arrays (see sim.fastexp), vectorised."""
     for i in range(V.size):
         t = min(max((V[i] - VT) * inv_dT, Y_MIN), Y_MAX)
         kf = np.floor(t * LOG2E + 0.5)
         r = (t - kf * LN2_HI) - kf * LN2_LO
-        p = 2.08767569878680989792e-09
-        p = p * r + 2.50521083854417187751e-08
+        p = 2.50521083854417187751e-08
         p = p * r + 2.75573192239858906526e-07
         p = p * r + 2.75573192239858906526e-06
         p = p * r + 2.48015873015873015873e-05
@@ -141,42 +144,89 @@ def eif_exp(V, VT, inv_dT, bits, poly):
 
 
 @njit(cache=True, nogil=True)
-def update_voltage(st, c, stim_on, acc, rec):
-    """Euler step of V (step 2); optionally adds the stimulus and accumulates currents."""
-    V, Ie, Ii, Ix = st.V, st.Ie, st.Ii, st.Ix
-    eif_exp(V, c.VT, c.inv_dT, st.bits, st.poly)
-    e2k = st.bits.view(np.float64)
-    poly, stim = st.poly, st.stim
-    dt_cm, gL, EL, gLDT = c.dt_cm, c.gL, c.EL, c.gLDT
-    if stim_on:
-        for i in range(V.size):
-            v = V[i]
-            V[i] = v + dt_cm * (stim[i] + Ie[i] + Ii[i] + Ix[i] + gL * (EL - v) + gLDT * (poly[i] * e2k[i]))
-    else:
-        for i in range(V.size):
-            v = V[i]
-            V[i] = v + dt_cm * (Ie[i] + Ii[i] + Ix[i] + gL * (EL - v) + gLDT * (poly[i] * e2k[i]))
-    if acc:
-        ae, ai, ax = rec.acc_e, rec.acc_i, rec.acc_x
-        for i in range(V.size):
-            ae[i] += Ie[i]
-            ai[i] += Ii[i]
-            ax[i] += Ix[i]
+def _scale(a, f):
+    for i in range(a.size):
+        a[i] *= f
 
 
 @njit(cache=True, nogil=True)
-def scan_threshold(V, Vth, spikes):
-    """Step 3: indices with V >= Vth (or non-finite) into `spikes`; returns (count, any non-finite)."""
+def _euler_block(V, Ie, Ii, Ix, stim, poly, e2k, dt_cm, gL, EL, gLDT, Vth, with_stim):
+    """V += dt/Cm (I + leak + EIF) over one block (contiguous views); True if some V >= Vth."""
+    hit = False
+    if with_stim:
+        for i in range(V.size):
+            v = V[i]
+            nv = v + dt_cm * (stim[i] + Ie[i] + Ii[i] + Ix[i] + gL * (EL - v) + gLDT * (poly[i] * e2k[i]))
+            V[i] = nv
+            hit |= not nv < Vth
+    else:
+        for i in range(V.size):
+            v = V[i]
+            nv = v + dt_cm * (Ie[i] + Ii[i] + Ix[i] + gL * (EL - v) + gLDT * (poly[i] * e2k[i]))
+            V[i] = nv
+            hit |= not nv < Vth
+    return hit
+
+
+@njit(cache=True, nogil=True)
+def neuron_pass(st, c, stim_on):
+    """Steps 2, 3, 7 and the previous step's 8 in one cache-blocked pass; returns (spikers, non-finite).
+
+    Per block of BLOCK neurons: fast exp, Euler update of V, current decay (recurrent spikes of
+    this step are added later already multiplied by the decay factor), the trace decay that
+    closes the previous step, and a scan for V >= Vth only in blocks where some neuron crossed.
+    """
+    V, Ie, Ii, Ix, x, stim = st.V, st.Ie, st.Ii, st.Ix, st.x, st.stim
+    spikes = st.spikes
+    N = V.size
     ns = 0
-    for i in range(V.size):
-        if not V[i] < Vth:
-            spikes[ns] = i
-            ns += 1
+    for lo in range(0, N, BLOCK):
+        hi = min(lo + BLOCK, N)
+        n = hi - lo
+        Vb, Ieb, Iib, Ixb = V[lo:hi], Ie[lo:hi], Ii[lo:hi], Ix[lo:hi]
+        poly, bits = st.poly[:n], st.bits[:n]
+        eif_exp(Vb, c.VT, c.inv_dT, bits, poly)
+        hit = _euler_block(
+            Vb,
+            Ieb,
+            Iib,
+            Ixb,
+            stim[lo:hi],
+            poly,
+            bits.view(np.float64),
+            c.dt_cm,
+            c.gL,
+            c.EL,
+            c.gLDT,
+            c.Vth,
+            stim_on,
+        )
+        _scale(Ieb, c.fe)
+        _scale(Iib, c.fi)
+        _scale(Ixb, c.fx)
+        _scale(x[lo:hi], c.fs)
+        if hit:
+            for i in range(n):
+                if not Vb[i] < c.Vth:
+                    spikes[ns] = lo + i
+                    ns += 1
     bad = False
     for j in range(ns):
         if not np.isfinite(V[spikes[j]]):
             bad = True
     return ns, bad
+
+
+@njit(cache=True, nogil=True)
+def accumulate_currents(st, rec):
+    """Add I^e, I^i, I^x of every neuron to the mean-current sums (sampled every ACC_EVERY steps)."""
+    ae, ai, ax, Ie, Ii, Ix = rec.acc_e, rec.acc_i, rec.acc_x, st.Ie, st.Ii, st.Ix
+    for i in range(ae.size):
+        ae[i] += Ie[i]
+    for i in range(ai.size):
+        ai[i] += Ii[i]
+    for i in range(ax.size):
+        ax[i] += Ix[i]
 
 
 @njit(cache=True, nogil=True)
@@ -194,18 +244,6 @@ def deliver_recurrent(net, st, c, ns):
 
 
 @njit(cache=True, nogil=True)
-def decay(st, c):
-    """Steps 7-8: exponential (or Euler) decay of currents and traces."""
-    Ie, Ii, Ix, x = st.Ie, st.Ii, st.Ix, st.x
-    fe, fi, fx, fs = c.fe, c.fi, c.fx, c.fs
-    for i in range(Ie.size):
-        Ie[i] *= fe
-        Ii[i] *= fi
-        Ix[i] *= fx
-        x[i] *= fs
-
-
-@njit(cache=True, nogil=True)
 def record_step(n, st, c, rec, ns, net):
     """Step 9: bin sums of recorded cells, sampled/block-mean weights, spike counts, raster."""
     b = (n - 1) // c.rec_steps
@@ -213,10 +251,10 @@ def record_step(n, st, c, rec, ns, net):
     cells = rec.cells
     for q in range(cells.size):
         i = cells[q]
-        rec.cur_e[q, b] += st.Ie[i]
-        rec.cur_i[q, b] += st.Ii[i]
-        rec.cur_x[q, b] += st.Ix[i]
-        rec.volt[q, b] += st.V[i]
+        rec.cur_e[b, q] += st.Ie[i]
+        rec.cur_i[b, q] += st.Ii[i]
+        rec.cur_x[b, q] += st.Ix[i]
+        rec.volt[b, q] += st.V[i]
     for blk in range(4):
         rec.wmean[blk, b] += st.block_sum[blk] * rec.inv_count[blk]
         for q in range(rec.samp_syn.shape[1]):
@@ -256,9 +294,10 @@ def run_steps(n0, n1, xs_step, xs_id, net, st, c, pl, rec):
             for s in range(net.x_ptr[m], net.x_ptr[m + 1]):
                 st.Ix[net.x_post[s]] += net.x_inc[s]
             q += 1
-        update_voltage(st, c, n >= c.n_on and n < c.n_off, n >= c.burn_step, rec)  # 2
-        ns, bad = scan_threshold(st.V, c.Vth, st.spikes)  # 3
-        deliver_recurrent(net, st, c, ns)  # 4
+        if n >= c.burn_step and (n - c.burn_step) % ACC_EVERY == 0:
+            accumulate_currents(st, rec)
+        ns, bad = neuron_pass(st, c, n >= c.n_on and n < c.n_off)  # 2, 3, 7 (8 of step n-1)
+        deliver_recurrent(net, st, c, ns)  # 4 (increments pre-multiplied by the decay of step 7)
         if c.any_plastic and ns > 0:  # 5: EE, IE, EI, II
             for b in (0, 2, 1, 3):
                 if pl.flags[b]:
@@ -280,7 +319,6 @@ def run_steps(n0, n1, xs_step, xs_id, net, st, c, pl, rec):
                     )
         for j in range(ns):  # 6
             st.x[st.spikes[j]] += 1.0
-        decay(st, c)  # 7, 8
         for j in range(ns):  # 9
             st.V[st.spikes[j]] = c.Vth
         record_step(n, st, c, rec, ns, net)

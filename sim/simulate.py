@@ -20,7 +20,7 @@ import numpy as np
 from sim import recording
 from sim.connectivity import Connectivity, block_sizes, build_connectivity, find_synapses, sample_synapses
 from sim.inputs import ExplicitX, XSource, stim_amplitude, stim_steps
-from sim.kernel import Consts, Net, Plast, State, run_steps
+from sim.kernel import ACC_EVERY, BLOCK, Consts, Net, Plast, State, run_steps
 from sim.params import BLOCKS, MODEL_VERSION, SimParams, parse_params
 from sim.plasticity import plasticity_table
 from sim.result import SimResult
@@ -75,8 +75,8 @@ def make_consts(p: SimParams, lay: recording.Layout, raster: tuple[int, int, int
         fi=fac["fi"],
         fx=fac["fx"],
         fs=fac["fs"],
-        inc_e=fac["inc_e"],
-        inc_i=fac["inc_i"],
+        inc_e=fac["inc_e"] * fac["fe"],
+        inc_i=fac["inc_i"] * fac["fi"],
         n_on=n_on,
         n_off=n_off if (p.jestim or p.jistim) else n_on,
         guard_steps=guard_steps,
@@ -194,6 +194,7 @@ def run_network(
         p, c, net, st, Plast(flags, coef), rec, x_source, chunk_steps, cap, progress
     )
     result = summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_source, t_wall)
+    st.x[:] *= c.fs  # the trace decay of the last step (the neuron pass applies it one step late)
     result.extra.update(weight=conn.weight, V=st.V, Ie=st.Ie, Ii=st.Ii, Ix=st.Ix, x=st.x)
     return result
 
@@ -214,8 +215,8 @@ def _initial_state(p: SimParams, conn: Connectivity, V0: np.ndarray) -> State:
         z(),
         z(),
         sums,
-        np.zeros(p.N, np.int64),
-        z(),
+        np.zeros(BLOCK, np.int64),
+        np.zeros(BLOCK),
         np.zeros(p.N, np.int64),
         stim_amplitude(p),
         np.zeros(1, np.int64),

@@ -9,7 +9,7 @@ import numpy as np
 
 from sim import recording
 from sim.connectivity import Connectivity, block_ranges
-from sim.kernel import DIVERGED_NONFINITE, DIVERGED_RATE, Rec
+from sim.kernel import ACC_EVERY, DIVERGED_NONFINITE, DIVERGED_RATE, Rec
 from sim.params import BLOCKS, MODEL_VERSION, SimParams
 from sim.result import SimResult
 
@@ -94,7 +94,8 @@ def summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_s
     n_done = (n_stop - lay.burn_step + 1) // lay.win_steps if n_stop >= lay.burn_step else 0
     n_win = min(lay.n_windows, n_done)
     summary.update(_cov(rec.win_counts[:n_win], p.Ne) if n_win >= 2 else _nan_cov())
-    summary.update(_currents(p, rec, n_acc))
+    n_samples = (n_stop - lay.burn_step) // ACC_EVERY + 1 if n_stop >= lay.burn_step else 0
+    summary.update(_currents(p, rec, n_samples))
     summary.update(
         n_windows=n_win,
         n_spikes=int(np.sum(rec.rate_e) + np.sum(rec.rate_i)),
@@ -108,7 +109,7 @@ def summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_s
     keep_raster = raster[0].size > 0 or p.record.spikes
     pre = np.where(samp >= 0, np.searchsorted(conn.out_ptr, np.maximum(samp, 0), side="right") - 1, -1)
     post = np.where(samp >= 0, conn.out_post[np.maximum(samp, 0)], -1)
-    volt = recording.bin_means(rec.volt, rec.bin_steps)
+    volt = recording.bin_means(rec.volt.T, rec.bin_steps)
     return SimResult(
         params=p,
         summary=summary,
@@ -122,9 +123,9 @@ def summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_s
         synapse_post=post,
         synapse_pre=pre,
         recorded_cells=cells,
-        current_e=recording.bin_means(rec.cur_e, rec.bin_steps),
-        current_i=recording.bin_means(rec.cur_i, rec.bin_steps),
-        current_x=recording.bin_means(rec.cur_x, rec.bin_steps),
+        current_e=recording.bin_means(rec.cur_e.T, rec.bin_steps),
+        current_i=recording.bin_means(rec.cur_i.T, rec.bin_steps),
+        current_x=recording.bin_means(rec.cur_x.T, rec.bin_steps),
         voltage=volt,
         spike_times_ms=raster[0] if keep_raster else None,
         spike_neurons=raster[1] if keep_raster else None,
