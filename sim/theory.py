@@ -130,7 +130,7 @@ class FixedPoint:
     rates: np.ndarray
     stable: float  # 1.0 stable, 0.0 unstable, NaN when not assessed (static network or no fixed point)
     eigenvalues: np.ndarray  # of the drift Jacobian over the plastic blocks (1/ms)
-    status: str  # "static", "ok", "no_fixed_point", "unbalanced"
+    status: str  # "static", "ok", "manifold" (weights not unique), "no_fixed_point", "unbalanced"
 
 
 def _pos(block: str) -> tuple[int, int]:
@@ -269,6 +269,9 @@ def fixed_point(params: SimParams) -> FixedPoint:
         scored.append((not stable, float(np.linalg.norm(j - j0)), j, eig, stable))
     scored.sort(key=lambda item: item[:2])
     _, _, j, eig, stable = scored[0]
+    size = np.abs(eig)
+    if size.size and size.min() < 1e-8 * size.max():  # a line of fixed points (two rules pin one rate)
+        return FixedPoint(j, mf.rates(j), math.nan, eig, "manifold")
     return FixedPoint(j, mf.rates(j), float(stable), eig, "ok")
 
 
@@ -322,7 +325,8 @@ def _predict(params: SimParams) -> dict[str, float]:
     out = dict.fromkeys(PREDICT_KEYS, math.nan)
     fp = fixed_point(params)
     for block in BLOCKS:
-        out[f"theory_j_{block}"] = float(fp.weights[_pos(block)])
+        unique = fp.status != "manifold" or block not in params.plastic_blocks
+        out[f"theory_j_{block}"] = float(fp.weights[_pos(block)]) if unique else math.nan
     out["theory_stable"] = fp.stable
     if fp.stable == 1.0 and fp.eigenvalues.size:
         out["theory_tau_w_s"] = float(1.0 / -fp.eigenvalues.real.max() / 1000.0)

@@ -6,10 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.params import SimParams
 from sim.theory import (
     PREDICT_KEYS,
+    _predict,
     balanced_rates,
     correlations,
     covariances,
@@ -183,6 +186,13 @@ def test_predict_static_keys_and_stimulus():
     assert half["theory_rate_e_hz"] == pytest.approx((stim["theory_rate_e_hz"] + out["theory_rate_e_hz"]) / 2)
 
 
+def test_two_rules_pinning_one_rate_give_rates_but_no_unique_weights():
+    out = predict(_p(rule_ee="homeo", eta_ee=1e-3, rho_ee=0.01, eta_ei=1e-3))
+    assert out["theory_rate_e_hz"] == pytest.approx(10.0)
+    assert math.isnan(out["theory_j_ee"]) and math.isnan(out["theory_j_ei"])
+    assert math.isnan(out["theory_stable"]) and out["theory_j_ie"] == 112.5
+
+
 @pytest.mark.parametrize(
     "kw",
     [
@@ -197,3 +207,28 @@ def test_predict_never_raises(kw):
     out = predict(_p(**kw))
     assert set(out) == set(PREDICT_KEYS)
     assert all(isinstance(v, float) for v in out.values())
+
+
+RULE_CHOICES = ("static", "soft_hebb", "hebb", "kohonen", "oja", "triplet", "homeo")
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(
+    rules=st.lists(st.sampled_from(RULE_CHOICES), min_size=4, max_size=4),
+    weights=st.tuples(
+        st.floats(0, 100), st.floats(-400, 0), st.floats(0, 300), st.floats(-600, 0), st.floats(0, 400)
+    ),
+    cx=st.sampled_from([0.0, 1e-6, 0.1, 1.0]),
+    stim=st.floats(-1, 1),
+)
+def test_predict_never_raises_property(rules, weights, cx, stim):
+    fields = {f"rule_{b}": r for b, r in zip(("ee", "ei", "ie", "ii"), rules, strict=True)}
+    fields |= {f"eta_{b}": 1e-3 for b in ("ee", "ei", "ie", "ii") if fields[f"rule_{b}"] != "static"}
+    fields |= dict(zip(("jee", "jei", "jie", "jii", "jex"), weights, strict=True))
+    params = SimParams(cx=cx, jestim=stim, **fields)
+    with np.errstate(all="ignore"):
+        out = _predict(params)  # without predict()'s safety net, so internal errors surface here
+    assert set(out) == set(PREDICT_KEYS)
+    assert all(isinstance(v, float) for v in out.values())
+    if not math.isnan(out["theory_rate_e_hz"]):
+        assert out["theory_rate_e_hz"] > 0 and out["theory_rate_i_hz"] > 0
