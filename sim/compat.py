@@ -304,7 +304,10 @@ class PlasticNeuralNetwork:
         result = self._run(params, V0[0])
         self.status = str(result.summary["status"])
         if self.status != "done":
-            log.error("Stopped simulation at %s ms: %s.", result.summary.get("t_stop_ms"), self.status)
+            summary = result.summary
+            log.error(
+                "Stopped at %s ms: %s (%s).", summary.get("t_stop_ms"), self.status, summary.get("reason")
+            )
         return self._outputs(result)
 
     def _sim_params(self, args: dict[str, Any]) -> SimParams:
