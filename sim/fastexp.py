@@ -1,10 +1,11 @@
 """Branch-free exp that LLVM can vectorise (llvmlite has no SVML; `math.exp` stays scalar).
 
 exp(y) = 2^k * P(r) with k = round(y / ln 2), r = y - k ln 2 (two-constant Cody-Waite
-reduction, |r| <= ln2/2) and P the degree-12 Taylor polynomial (truncation < 2e-16). The factor
+reduction, |r| <= ln2/2) and P the degree-11 Taylor polynomial (truncation < 7e-15). The factor
 2^k is built from its bit pattern; the caller multiplies `poly * bits.view(float64)`. Arguments
 are clamped to [-700, 700], which keeps 2^k a normal float (exp(-700) ~ 1e-304 stands in for 0).
 Only FMA contraction is allowed (`fastmath={"contract"}`): deterministic, and it halves the work.
+`sim.kernel.eif_exp` is the same arithmetic applied to (V - VT)/DeltaT (keep the two in step).
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ def exp_parts(y: np.ndarray, bits: np.ndarray, poly: np.ndarray) -> None:
         t = min(max(y[i], Y_MIN), Y_MAX)
         kf = math.floor(t * LOG2E + 0.5)
         r = (t - kf * LN2_HI) - kf * LN2_LO
-        p = 2.08767569878680989792e-09
-        p = p * r + 2.50521083854417187751e-08
+        p = 2.50521083854417187751e-08
         p = p * r + 2.75573192239858906526e-07
         p = p * r + 2.75573192239858906526e-06
         p = p * r + 2.48015873015873015873e-05

@@ -20,7 +20,7 @@ import numpy as np
 from sim import recording
 from sim.connectivity import Connectivity, block_sizes, build_connectivity, find_synapses, sample_synapses
 from sim.inputs import ExplicitX, XSource, stim_amplitude, stim_steps
-from sim.kernel import ACC_EVERY, BLOCK, Consts, Net, Plast, State, run_steps
+from sim.kernel import BLOCK, Consts, Net, Plast, State, run_steps
 from sim.params import BLOCKS, MODEL_VERSION, SimParams, parse_params
 from sim.plasticity import plasticity_table
 from sim.result import SimResult

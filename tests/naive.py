@@ -24,14 +24,24 @@ def factors(p: SimParams) -> dict[str, float]:
     """Decay factors and per-spike increments, written out for both integrators."""
     if p.integrator == "reference":
         return dict(
-            fe=1 - p.dt / p.taue, fi=1 - p.dt / p.taui, fx=1 - p.dt / p.taux, fs=1 - p.dt / p.tauSTDP,
-            inc_e=1 / p.taue, inc_i=1 / p.taui, inc_x=1 / p.taux,
-        )  # fmt: skip
+            fe=1 - p.dt / p.taue,
+            fi=1 - p.dt / p.taui,
+            fx=1 - p.dt / p.taux,
+            fs=1 - p.dt / p.tauSTDP,
+            inc_e=1 / p.taue,
+            inc_i=1 / p.taui,
+            inc_x=1 / p.taux,
+        )
     fe, fi, fx = math.exp(-p.dt / p.taue), math.exp(-p.dt / p.taui), math.exp(-p.dt / p.taux)
     return dict(
-        fe=fe, fi=fi, fx=fx, fs=math.exp(-p.dt / p.tauSTDP), inc_e=(1 - fe) / (p.dt * fe),
-        inc_i=(1 - fi) / (p.dt * fi), inc_x=(1 - fx) / p.dt,
-    )  # fmt: skip
+        fe=fe,
+        fi=fi,
+        fx=fx,
+        fs=math.exp(-p.dt / p.tauSTDP),
+        inc_e=(1 - fe) / (p.dt * fe),
+        inc_i=(1 - fi) / (p.dt * fi),
+        inc_x=(1 - fx) / p.dt,
+    )
 
 
 def _pops(p: SimParams, block: str) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +123,7 @@ def naive_network(
         if p.stim_on <= (n - 1) * p.dt < off and (p.jestim or p.jistim):
             drive = stim + Ie + Ii + Ix + p.gL * (p.EL - V) + (p.gL * p.DeltaT) * e
         V = V + (p.dt / p.Cm) * drive
-        spk = np.flatnonzero(V >= p.Vth)  # 3
+        spk = np.flatnonzero(p.Vth <= V)  # 3
         for k in spk:  # 4
             if k < Ne:
                 Ie += J[:, k] * f["inc_e"]
@@ -152,7 +162,7 @@ def poisson_x(p: SimParams, rng: np.random.Generator) -> tuple[np.ndarray, np.nd
 
 
 def correlated_x_original(p: SimParams, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The original mother-process algorithm, neuron by neuron (Binomial count, choice without replacement)."""
+    """The original mother-process algorithm, neuron by neuron (Binomial count, choice w/o replacement)."""
     n_m = rng.poisson(p.rx / p.cx * p.T)
     mother = rng.uniform(0, p.T, n_m)
     times, ids = [], []

@@ -21,7 +21,9 @@ def _all(src: XSource, Nt: int, chunk: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(steps), np.concatenate(ids)
 
 
-def _count_corr(steps: np.ndarray, ids: np.ndarray, Nx: int, win_steps: int, n_win: int) -> tuple[float, float]:
+def _count_corr(
+    steps: np.ndarray, ids: np.ndarray, Nx: int, win_steps: int, n_win: int
+) -> tuple[float, float]:
     """(mean rate per step, mean pairwise count correlation) from window counts (population identity)."""
     counts = np.zeros((n_win, Nx))
     w = (steps - 1) // win_steps

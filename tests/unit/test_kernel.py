@@ -48,7 +48,7 @@ def _check(ref, res, ours, J_ours, rtol=1e-12):
 
 @pytest.mark.parametrize("integrator", ["exact", "reference"])
 def test_kernel_static_matches_naive(integrator):
-    p, J, ref, res, ours, J_ours = run_both(integrator=integrator)
+    _p, J, ref, res, ours, J_ours = run_both(integrator=integrator)
     _check(ref, res, ours, J_ours, rtol=0)
     np.testing.assert_array_equal(J_ours, J)
 
@@ -69,16 +69,28 @@ def test_kernel_rule_on_every_block_matches_naive(rule, integrator):
 
 
 def test_kernel_mixed_rules_and_stimulus_match_naive():
-    kw = dict(rule_ee="kohonen", eta_ee=0.03, rule_ei="homeo", eta_ei=0.02, rule_ie="oja", eta_ie=0.02,
-              rule_ii="hebb", eta_ii=0.01, jestim=0.05, jistim=-0.02, stim_on=10.0, stim_off=25.0)  # fmt: skip
-    p, J, ref, res, ours, J_ours = run_both(seed=3, **kw)
+    kw = dict(
+        rule_ee="kohonen",
+        eta_ee=0.03,
+        rule_ei="homeo",
+        eta_ei=0.02,
+        rule_ie="oja",
+        eta_ie=0.02,
+        rule_ii="hebb",
+        eta_ii=0.01,
+        jestim=0.05,
+        jistim=-0.02,
+        stim_on=10.0,
+        stim_off=25.0,
+    )
+    _p, _J, ref, res, ours, J_ours = run_both(seed=3, **kw)
     _check(ref, res, ours, J_ours)
 
 
 def test_stimulus_changes_the_run():
     """B12: jestim really acts (the same network with and without it differs), only in its window."""
     _, _, ref0, *_ = run_both(seed=3)
-    _, _, ref1, res1, ours1, _ = run_both(seed=3, jestim=0.3, stim_on=20.0, stim_off=30.0)
+    _, _, ref1, _res1, ours1, _ = run_both(seed=3, jestim=0.3, stim_on=20.0, stim_off=30.0)
     assert ours1 == ref1["spikes"]
     before = [s for s in ref0["spikes"] if s[0] <= 200]
     assert before == [s for s in ref1["spikes"] if s[0] <= 200]
