@@ -309,3 +309,15 @@ def test_ffwd_longer_than_the_network_is_cut_at_T():
     IxRec = net.simulate(numrecord=10)[8]
     # Spikes after T must not pile up in the last step: the last bin looks like the others.
     assert np.nanmean(IxRec[:, -1]) < 2 * np.nanmean(IxRec[:, -20:-1])
+
+
+def test_runaway_returns_partial_results_instead_of_exiting(caplog):
+    net = compat.PlasticNeuralNetwork(300, 1000)
+    np.random.seed(1)
+    net.connectivity(jee=400, jei=-10, nJrecord0=5)
+    net.ffwd_spikes(1000, cx=0)
+    out = net.simulate(numrecord=4)  # the original calls sys.exit(1) here (B3)
+    assert net.status == "diverged"
+    assert len(out) == 11 and out[0].shape[1] > 0 and out[0][0].max() < 1000
+    assert np.isnan(out[6][:, -1]).all()  # bins never reached
+    assert "diverged" in caplog.text
