@@ -139,7 +139,7 @@ class Cluster:
         self.workers: dict[str, Proc] = {}
 
     def add_worker(self, name: str) -> Proc:
-        args = command(WORKER_CMD, scheduler=self.address, host="127.0.0.1") + ["--name", name]
+        args = [*command(WORKER_CMD, scheduler=self.address, host="127.0.0.1"), "--name", name]
         self.workers[name] = Proc(args, self.logs / f"worker-{name}.log")
         return self.workers[name]
 
