@@ -9,6 +9,7 @@ metadata (create_sweep); a task writes only its own run's chunks.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import zarr
+from zarr.core.sync import sync as zarr_sync
 
 from sim import SimResult
 from worker.errors import RunNotFoundError, SweepNotFoundError, SweepStateError, SweepValidationError
@@ -58,6 +60,14 @@ class SweepStore:
         if not self.exists(sweep_id):
             raise SweepNotFoundError(sweep_id)
         return zarr.open_group(str(self.path(sweep_id)), mode=mode)
+
+    def array(self, sweep_id: str, name: str) -> zarr.Array:
+        """A writable array handle, cached per process (array metadata never changes after creation)."""
+        return _handles(self, sweep_id)[0][name]
+
+    def meta(self, sweep_id: str) -> dict[str, Any]:
+        """The sweep's attributes, cached per process like the array handles."""
+        return _handles(self, sweep_id)[1]
 
     def sweep_ids(self) -> list[str]:
         """Ids of all sweeps, sorted."""
@@ -137,7 +147,7 @@ class SweepStore:
 
     def statuses_of(self, sweep_id: str, indices: list[int]) -> list[str]:
         """Status of a few runs (reads only their chunks)."""
-        arr = self.group(sweep_id, mode="r")["status"]
+        arr = self.array(sweep_id, "status")
         return [STATUSES[int(arr[i])] for i in indices]
 
     def errors(self, sweep_id: str) -> list[str]:
@@ -188,42 +198,51 @@ class SweepStore:
     # ---- writing (tasks write only their own run; status last) --------------------------------
     def set_status(self, sweep_id: str, index: int, status: str, error: str | None = None) -> None:
         """Set one run's status (and error text first, if given)."""
-        g = self.group(sweep_id)
-        _check_index(sweep_id, index, g)
+        _check_index(sweep_id, index, self.meta(sweep_id))
         if error is not None:
-            g["error"][index] = error
-        g["status"][index] = CODES[status]
+            self.array(sweep_id, "error")[index] = error
+        self.array(sweep_id, "status")[index] = CODES[status]
 
     def mark_running(self, sweep_id: str, index: int, info: dict[str, Any]) -> None:
         """Record that an attempt started (its info first, then the status)."""
-        g = self.group(sweep_id)
-        g["run_info"][index] = json.dumps(info)
-        g["status"][index] = CODES["running"]
+        _check_index(sweep_id, index, self.meta(sweep_id))
+        self.array(sweep_id, "run_info")[index] = json.dumps(info)
+        self.array(sweep_id, "status")[index] = CODES["running"]
 
     def write_result(self, sweep_id: str, index: int, result: SimResult, info: dict[str, Any]) -> str:
-        """Write a run's arrays, summary and info, then its status ("done" or "diverged") last."""
-        g = self.group(sweep_id)
-        _check_index(sweep_id, index, g)
+        """Write a run's arrays, summary and info (concurrently), then its status ("done"/"diverged") last."""
+        meta = self.meta(sweep_id)
+        _check_index(sweep_id, index, meta)
+        rows: dict[str, Any] = {}
         shapes: dict[str, list[int]] = {}
-        for spec in array_specs(g.attrs["sizes"]):
+        for spec in array_specs(meta["sizes"]):
             value = getattr(result, spec.source)
-            arr = g[spec.name]
-            row = np.full(arr.shape[1:], spec.fill, dtype=spec.dtype)
+            target = self.array(sweep_id, spec.name).shape[1:]
+            rows[spec.name] = np.full(target, spec.fill, dtype=spec.dtype)
             if value is not None:
-                row = pad_to(value, arr.shape[1:], spec.fill, spec.dtype, spec.name)
+                rows[spec.name] = pad_to(value, target, spec.fill, spec.dtype, spec.name)
                 shapes[spec.name] = list(np.shape(value))
-            arr[index] = row
-        keys = list(g.attrs["summary_keys"])
-        g["summary"][index] = np.array([_as_float(result.summary.get(k)) for k in keys])
+        rows["summary"] = np.array([_as_float(result.summary.get(k)) for k in meta["summary_keys"]])
         info = {**info, "summary": _jsonable_summary(result.summary), "shapes": shapes}
-        g["run_info"][index] = json.dumps(info)
         status = "diverged" if result.status == "diverged" else "done"
-        reason = result.summary.get("reason") or result.summary.get("diverged_reason") or ""
-        g["error"][index] = str(reason) if status == "diverged" else ""
-        g["status"][index] = CODES[status]
+        reason = result.summary.get("reason") or ""
+        rows["run_info"] = np.array(json.dumps(info), dtype=object)
+        rows["error"] = np.array(str(reason) if status == "diverged" else "", dtype=object)
+        self.write_rows(sweep_id, index, rows)
+        self.array(sweep_id, "status")[index] = CODES[status]
         if status == "done":
-            self.record_cache(g.attrs["expansion"]["cache_keys"][index], sweep_id, index)
+            self.record_cache(meta["expansion"]["cache_keys"][index], sweep_id, index)
         return status
+
+    def write_rows(self, sweep_id: str, index: int, rows: dict[str, np.ndarray]) -> None:
+        """Write one run's row of several arrays at once (distinct chunks, so concurrency is safe)."""
+
+        async def write_all() -> None:
+            await asyncio.gather(
+                *(self.array(sweep_id, name).async_array.setitem(index, row) for name, row in rows.items())
+            )
+
+        zarr_sync(write_all())
 
     def delete(self, sweep_id: str) -> None:
         """Remove a sweep and its cancel flag (cache entries pointing at it turn stale and are ignored)."""
@@ -281,10 +300,31 @@ class SweepStore:
         return self.root / "control" / f"{sweep_id}.cancel"
 
 
-def _check_index(sweep_id: str, index: int, g: zarr.Group) -> None:
-    total = int(g.attrs["n_runs"])
+def _check_index(sweep_id: str, index: int, g: zarr.Group | dict[str, Any]) -> None:
+    total = int((g if isinstance(g, dict) else g.attrs)["n_runs"])
     if not 0 <= index < total:
         raise RunNotFoundError(sweep_id, index, total)
+
+
+_HANDLES: dict[tuple[str, int, int], tuple[dict[str, zarr.Array], dict[str, Any]]] = {}
+_HANDLES_MAX = 16
+
+
+def _handles(store: SweepStore, sweep_id: str) -> tuple[dict[str, zarr.Array], dict[str, Any]]:
+    """Open arrays + attrs of a sweep once per process; keyed by the group file's identity, so a sweep
+    deleted and re-created under the same id is re-opened."""
+    path = store.path(sweep_id)
+    try:
+        st = (path / "zarr.json").stat()
+    except FileNotFoundError:
+        raise SweepNotFoundError(sweep_id) from None
+    key = (str(path.resolve()), st.st_ino, st.st_mtime_ns)
+    if key not in _HANDLES:
+        if len(_HANDLES) >= _HANDLES_MAX:
+            _HANDLES.pop(next(iter(_HANDLES)))
+        g = zarr.open_group(str(path), mode="r+")
+        _HANDLES[key] = ({name: arr for name, arr in g.arrays()}, dict(g.attrs))
+    return _HANDLES[key]
 
 
 def _as_float(value: Any) -> float:

@@ -1,0 +1,121 @@
+"""Sweep engine benchmark: throughput with 1 and 2 workers, per-task overhead beyond the simulation,
+store size per run, and the cost of expanding + creating a 10,000-run sweep. Prints ratios; asserts nothing.
+
+    NUMBA_CACHE_DIR=/tmp/numba-cache python bench/sweep.py [--runs 8] [--N 2000] [--T 12000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from distributed import Client, LocalCluster
+
+from sim import simulate
+from worker.cluster import warm_up
+from worker.runner import SweepRunner
+from worker.store import SweepStore
+from worker.sweep import expand_sweep, load_definition
+
+
+def definition(runs: int, N: int, T: float) -> dict:
+    """`runs` independent replicates of one point (identical cost per run)."""
+    return {
+        "name": "bench",
+        "base": {"N": N, "T": T},
+        "replicates": runs,
+        "seed": 1,
+        "record": {"dt": 10.0, "weights": 100, "cells": 20},
+    }
+
+
+def run_with(workers: int, defn: dict, root: Path) -> dict:
+    """Run the sweep on a fresh LocalCluster of `workers` single-threaded processes; time only the sweep."""
+    store = SweepStore(root)
+    d = load_definition(defn)
+    sweep_id = store.create_sweep(d, expand_sweep(d))
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        warm_up(client)
+        t0 = time.perf_counter()
+        final = SweepRunner(client, store).run(sweep_id)
+        wall = time.perf_counter() - t0
+    infos = [store.run_info(sweep_id, i) for i in range(final.total)]
+    sim = sum(float(i["sim_wall_s"]) for i in infos)
+    task = sum(float(i["wall_s"]) for i in infos)
+    size = sum(p.stat().st_size for p in store.path(sweep_id).rglob("*") if p.is_file())
+    return {
+        "workers": workers,
+        "runs": final.total,
+        "done": final.done,
+        "wall_s": wall,
+        "runs_per_s": final.total / wall,
+        "sim_s": sim,
+        "task_s": task,
+        "in_task_overhead": (task - sim) / sim,
+        "total_overhead": (wall * workers - sim) / sim,
+        "store_bytes_per_run": size / final.total,
+    }
+
+
+def bench_expansion(root: Path, n: int = 10_000) -> dict:
+    """Expand and create a sweep of `n` runs (metadata only, nothing runs)."""
+    d = load_definition(
+        {"name": "big", "base": {"N": 1000, "T": 1000.0}, "grid": {"cx": [i / n for i in range(n)]}}
+    )
+    t0 = time.perf_counter()
+    runs = expand_sweep(d)
+    t1 = time.perf_counter()
+    store = SweepStore(root)
+    sweep_id = store.create_sweep(d, runs)
+    t2 = time.perf_counter()
+    store.statuses(sweep_id)
+    t3 = time.perf_counter()
+    return {"runs": n, "expand_s": t1 - t0, "create_s": t2 - t1, "read_statuses_s": t3 - t2}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=8)
+    parser.add_argument("--N", type=int, default=2000)
+    parser.add_argument("--T", type=float, default=12000.0)
+    args = parser.parse_args()
+    defn = definition(args.runs, args.N, args.T)
+    run0 = expand_sweep(load_definition(defn))[0]
+    simulate(run0.params.model_copy(update={"T": 100.0}))  # compile / load cache
+    t0 = time.perf_counter()
+    simulate(run0.params)
+    reference = time.perf_counter() - t0
+    print(f"reference: one run in this process (N={args.N}, T={args.T:g} ms): {reference:.3f} s")
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for workers in (1, 2):
+            results.append(run_with(workers, defn, Path(tmp) / f"w{workers}"))
+            print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in results[-1].items()}))
+        expansion = bench_expansion(Path(tmp) / "big")
+    one, two = results
+    print(
+        f"throughput: 1 worker {one['runs_per_s']:.3f} runs/s, 2 workers {two['runs_per_s']:.3f} runs/s, "
+        f"speed-up {two['runs_per_s'] / one['runs_per_s']:.2f}x (target >= 1.8x)"
+    )
+    print(
+        f"overhead beyond the simulation (1 worker, sweep wall): {100 * one['total_overhead']:.2f}% "
+        f"(in-task store writes only: {100 * one['in_task_overhead']:.2f}%; target < 2% for runs >= 1 s)"
+    )
+    print(f"mean simulation time per run: {one['sim_s'] / one['runs']:.3f} s")
+    print(f"store size per run: {one['store_bytes_per_run'] / 1024:.1f} KiB")
+    print(
+        f"10,000 runs: expand {expansion['expand_s']:.2f} s, create store {expansion['create_s']:.2f} s, "
+        f"read all statuses {expansion['read_statuses_s']:.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
