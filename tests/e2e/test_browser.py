@@ -1,4 +1,4 @@
-"""The browser page `/` in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright; no download)."""
+"""The browser page `/` in headless Chromium (Debian's /usr/bin/chromium via Playwright; no download)."""
 
 from __future__ import annotations
 
