@@ -28,11 +28,13 @@ def child_env() -> dict[str, str]:
 class DaskProcs:
     """A scheduler process plus worker processes; `address` is the scheduler's tcp address."""
 
-    def __init__(self, workdir: Path, n_workers: int = 2, nthreads: int = 1) -> None:
+    def __init__(
+        self, workdir: Path, n_workers: int = 2, nthreads: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.nthreads = nthreads
-        self.env = child_env()
+        self.env = {**child_env(), **(env or {})}
         self.workers: list[subprocess.Popen] = []
         self.scheduler, self.address = self._start_scheduler()
         for _ in range(n_workers):
