@@ -1,0 +1,76 @@
+"""The coordinator on an embedded LocalCluster: make_client, warm-up, plan, cancel, progress counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.cluster import cluster_info, make_client, warm_up
+from worker.runner import SweepRunner, count_statuses, plan_runs, progress_from_store
+from worker.store import SweepStore
+from worker.sweep import expand_sweep, load_definition
+
+
+@pytest.fixture(scope="module")
+def client():
+    client = make_client(n_workers=1, dashboard_address=None)
+    yield client
+    cluster = client.cluster
+    client.close()
+    cluster.close()
+
+
+def definition(**grid):
+    return load_definition(
+        {"name": "runner", "base": {"N": 100, "T": 200.0}, "grid": grid, "record": {"dt": 10.0, "weights": 2}}
+    )
+
+
+def test_make_client_local_cluster_and_warm_up(client):
+    info = cluster_info(client)
+    assert len(info["workers"]) == 1 and info["nthreads"] == 1
+    assert info["scheduler"].startswith("tcp://127.0.0.1:")
+    assert list(warm_up(client).values()) == ["warm_up"]
+
+
+def test_make_client_connects_to_pbn_scheduler(client, monkeypatch):
+    monkeypatch.setenv("PBN_SCHEDULER", client.scheduler.address)
+    other = make_client()
+    try:
+        assert other.scheduler.address == client.scheduler.address
+        assert getattr(other, "cluster", None) is None
+    finally:
+        other.close()
+
+
+def test_plan_explains_run_reuse_and_skip(client, tmp_path):
+    store = SweepStore(tmp_path)
+    defn = definition(cx=[0.0, 0.1])
+    runs = expand_sweep(defn)
+    assert [i.action for i in plan_runs(store, [r.cache_key for r in runs])] == ["run", "run"]
+    first = store.create_sweep(defn, runs)
+    final = SweepRunner(client, store).run(first, max_in_flight=1)
+    assert final.done == 2
+    bigger = definition(cx=[0.0, 0.1, 0.2])
+    second = store.create_sweep(bigger, expand_sweep(bigger))
+    plan = SweepRunner(client, store).plan(second)
+    assert [i.action for i in plan] == ["reuse", "reuse", "run"]
+    assert plan[0].source == (first, 0) and first in plan[0].reason
+    assert {i.action for i in SweepRunner(client, store).plan(first)} == {"skip"}
+
+
+def test_cancel_without_active_run_marks_pending_cancelled(client, tmp_path):
+    store = SweepStore(tmp_path)
+    defn = definition(cx=[0.0, 0.1, 0.2])
+    sweep_id = store.create_sweep(defn, expand_sweep(defn))
+    store.set_status(sweep_id, 0, "done")
+    SweepRunner(client, store).cancel(sweep_id)
+    assert store.statuses(sweep_id) == ["done", "cancelled", "cancelled"]
+    assert store.cancel_requested(sweep_id)
+    progress = progress_from_store(store, sweep_id)
+    assert (progress.done, progress.cancelled, progress.complete) == (1, 2, True)
+
+
+def test_progress_counts():
+    p = count_statuses("s", ["done", "reused", "diverged", "failed", "pending", "running", "cancelled"])
+    assert (p.total, p.finished, p.failed, p.pending, p.running, p.complete) == (7, 3, 1, 1, 1, False)
+    assert p.to_dict()["finished"] == 3
