@@ -38,6 +38,7 @@ class Connectivity(NamedTuple):
     x_ptr: np.ndarray  # int64 [Nx+1]
     x_post: np.ndarray  # int32 [nnz_x]
     x_weight: np.ndarray  # float64 [nnz_x] J units
+    indexed: np.ndarray  # bool [4] blocks (ee, ei, ie, ii) present in the incoming index
 
 
 def bernoulli_rows(
@@ -91,51 +92,48 @@ def _fill_rows(ptr, first_row, ce, cols_e, ci, cols_i, Ne, w_e, w_i, out_post, o
             s += 1
 
 
-def _draw_block_rows(rng, lo, hi, Ne, Ni, p_e, p_i):
-    """Draw E and I target columns for presynaptic rows [lo, hi) in chunks."""
-    chunks = []
-    for a in range(lo, hi, ROW_CHUNK):
-        b = min(hi, a + ROW_CHUNK)
-        ce, cols_e = bernoulli_rows(rng, b - a, Ne, p_e)
-        ci, cols_i = bernoulli_rows(rng, b - a, Ni, p_i)
-        chunks.append((a, ce, cols_e.astype(np.int32), ci, cols_i.astype(np.int32)))
-    return chunks
+def _fill_csr(rng, groups, n_rows: int, Ne: int, Ni: int):
+    """Draw rows group by group into growing CSR arrays (no second copy of the synapses).
+
+    groups: (first row, stop row, p to E, p to I, weight to E, weight to I). Returns
+    (ptr, split, post, weight); capacity is the expected count + 10 s.d., grown if ever exceeded.
+    """
+    mean = sum((b - a) * (Ne * pe + Ni * pi) for a, b, pe, pi, _, _ in groups)
+    cap = int(mean + 10 * math.sqrt(mean) + 1024)
+    ptr = np.zeros(n_rows + 1, np.int64)
+    split = np.empty(n_rows, np.int64)
+    post, weight = np.empty(cap, np.int32), np.empty(cap, np.float64)
+    pos = 0
+    for lo, hi, p_e, p_i, w_e, w_i in groups:
+        for a in range(lo, hi, ROW_CHUNK):
+            b = min(hi, a + ROW_CHUNK)
+            ce, cols_e = bernoulli_rows(rng, b - a, Ne, p_e)
+            ci, cols_i = bernoulli_rows(rng, b - a, Ni, p_i)
+            ptr[a + 1 : b + 1] = pos + np.cumsum(ce + ci)
+            if ptr[b] > post.size:
+                grow = int(ptr[b]) + cap // 10
+                post, weight = np.resize(post, grow), np.resize(weight, grow)
+            cols_e, cols_i = cols_e.astype(np.int32), cols_i.astype(np.int32)
+            _fill_rows(ptr, a, ce, cols_e, ci, cols_i, Ne, w_e, w_i, post, split, weight)
+            pos = int(ptr[b])
+    return ptr, split, post[:pos], weight[:pos]
 
 
 def build_recurrent(params: SimParams, rng: np.random.Generator):
     """Draw the recurrent CSR (pres E then I); returns (out_ptr, out_split, out_post, weight)."""
-    N, Ne, Ni, sq = params.N, params.Ne, params.Ni, params.sqrtN
-    chunks = _draw_block_rows(rng, 0, Ne, Ne, Ni, params.p_ee, params.p_ie)
-    chunks += _draw_block_rows(rng, Ne, N, Ne, Ni, params.p_ei, params.p_ii)
-    lengths = np.concatenate([ce + ci for _, ce, _, ci, _ in chunks])
-    out_ptr = np.zeros(N + 1, np.int64)
-    np.cumsum(lengths, out=out_ptr[1:])
-    nnz = int(out_ptr[-1])
-    out_post = np.empty(nnz, np.int32)
-    weight = np.empty(nnz, np.float64)
-    out_split = np.empty(N, np.int64)
-    for a, ce, cols_e, ci, cols_i in chunks:
-        pre_e = a < Ne
-        w_e = (params.jee if pre_e else params.jei) / sq
-        w_i = (params.jie if pre_e else params.jii) / sq
-        _fill_rows(out_ptr, a, ce, cols_e, ci, cols_i, Ne, w_e, w_i, out_post, out_split, weight)
-    return out_ptr, out_split, out_post, weight
+    N, Ne, Ni, sq, p = params.N, params.Ne, params.Ni, params.sqrtN, params
+    groups = [
+        (0, Ne, p.p_ee, p.p_ie, p.jee / sq, p.jie / sq),
+        (Ne, N, p.p_ei, p.p_ii, p.jei / sq, p.jii / sq),
+    ]
+    return _fill_csr(rng, groups, N, Ne, Ni)
 
 
 def build_ffwd(params: SimParams, rng: np.random.Generator):
     """Draw the X->recurrent CSR by X neuron; returns (x_ptr, x_post, x_weight)."""
-    Nx, Ne, Ni, sq = params.Nx, params.Ne, params.Ni, params.sqrtN
-    chunks = _draw_block_rows(rng, 0, Nx, Ne, Ni, params.p_ex, params.p_ix)
-    lengths = np.concatenate([ce + ci for _, ce, _, ci, _ in chunks])
-    x_ptr = np.zeros(Nx + 1, np.int64)
-    np.cumsum(lengths, out=x_ptr[1:])
-    x_post = np.empty(int(x_ptr[-1]), np.int32)
-    x_weight = np.empty(int(x_ptr[-1]), np.float64)
-    split = np.empty(Nx, np.int64)
-    for a, ce, cols_e, ci, cols_i in chunks:
-        _fill_rows(
-            x_ptr, a, ce, cols_e, ci, cols_i, Ne, params.jex / sq, params.jix / sq, x_post, split, x_weight
-        )
+    p, sq = params, params.sqrtN
+    groups = [(0, p.Nx, p.p_ex, p.p_ix, p.jex / sq, p.jix / sq)]
+    x_ptr, _, x_post, x_weight = _fill_csr(rng, groups, p.Nx, p.Ne, p.Ni)
     return x_ptr, x_post, x_weight
 
 
@@ -181,7 +179,8 @@ def build_connectivity(params: SimParams, rng: np.random.Generator) -> Connectiv
     """Draw recurrent and feed-forward synapses (Bernoulli per pair, autapses allowed)."""
     out_ptr, out_split, out_post, weight = build_recurrent(params, rng)
     x_ptr, x_post, x_weight = build_ffwd(params, rng)
-    incoming = build_incoming(out_ptr, out_split, out_post, params.N, params.Ne, post_update_blocks(params))
+    want = post_update_blocks(params)
+    incoming = build_incoming(out_ptr, out_split, out_post, params.N, params.Ne, want)
     return Connectivity(
         params.N,
         params.Ne,
@@ -194,7 +193,18 @@ def build_connectivity(params: SimParams, rng: np.random.Generator) -> Connectiv
         x_ptr,
         x_post,
         x_weight,
+        want,
     )
+
+
+def with_incoming(conn: Connectivity, want: np.ndarray) -> Connectivity:
+    """`conn` with an incoming index covering at least the blocks flagged in `want` (rebuilt if needed)."""
+    want = np.asarray(want, np.bool_)
+    if np.all(conn.indexed[want]):
+        return conn
+    incoming = build_incoming(conn.out_ptr, conn.out_split, conn.out_post, conn.N, conn.Ne, want)
+    ptr, split, syn, pre = incoming
+    return conn._replace(in_ptr=ptr, in_split=split, in_syn=syn, in_pre=pre, indexed=want)
 
 
 def _csr_from_dense(M: np.ndarray, Ne: int):
@@ -223,7 +233,7 @@ def connectivity_from_dense(
     want = np.ones(4, np.bool_) if post_blocks is None else np.asarray(post_blocks, np.bool_)
     incoming = build_incoming(out_ptr, out_split, out_post, N, Ne, want)
     return Connectivity(
-        N, Ne, Jx.shape[1], out_ptr, out_split, out_post, weight, *incoming, x_ptr, x_post, x_weight
+        N, Ne, Jx.shape[1], out_ptr, out_split, out_post, weight, *incoming, x_ptr, x_post, x_weight, want
     )
 
 

@@ -24,7 +24,7 @@ ACC_EVERY = 10
 
 
 class Net(NamedTuple):
-    """Synapses: recurrent CSR by pre, incoming index by post, X CSR with pre-scaled increments."""
+    """Synapses: recurrent CSR by pre, incoming index by post, X CSR by X neuron (views, no copies)."""
 
     out_ptr: np.ndarray
     out_split: np.ndarray
@@ -36,7 +36,7 @@ class Net(NamedTuple):
     in_pre: np.ndarray
     x_ptr: np.ndarray
     x_post: np.ndarray
-    x_inc: np.ndarray
+    x_weight: np.ndarray  # J units; times Consts.inc_x at delivery
 
 
 class State(NamedTuple):
@@ -74,6 +74,7 @@ class Consts(NamedTuple):
     fs: float
     inc_e: float  # charge increment of an E spike, already multiplied by fe (delivered after the decay)
     inc_i: float  # same for I spikes, times fi
+    inc_x: float  # charge increment of an X spike (delivered before the V update)
     n_on: int
     n_off: int
     guard_steps: int
@@ -292,7 +293,7 @@ def run_steps(n0, n1, xs_step, xs_id, net, st, c, pl, rec):
         while q < nxs and xs_step[q] <= n:  # 1 feed-forward delivery
             m = xs_id[q]
             for s in range(net.x_ptr[m], net.x_ptr[m + 1]):
-                st.Ix[net.x_post[s]] += net.x_inc[s]
+                st.Ix[net.x_post[s]] += net.x_weight[s] * c.inc_x
             q += 1
         if n >= c.burn_step and (n - c.burn_step) % ACC_EVERY == 0:
             accumulate_currents(st, rec)

@@ -18,7 +18,15 @@ from typing import Any
 import numpy as np
 
 from sim import recording
-from sim.connectivity import Connectivity, block_sizes, build_connectivity, find_synapses, sample_synapses
+from sim.connectivity import (
+    Connectivity,
+    block_sizes,
+    build_connectivity,
+    find_synapses,
+    post_update_blocks,
+    sample_synapses,
+    with_incoming,
+)
 from sim.inputs import ExplicitX, XSource, stim_amplitude, stim_steps
 from sim.kernel import BLOCK, Consts, Net, Plast, State, run_steps
 from sim.params import BLOCKS, MODEL_VERSION, SimParams, parse_params
@@ -77,6 +85,7 @@ def make_consts(p: SimParams, lay: recording.Layout, raster: tuple[int, int, int
         fs=fac["fs"],
         inc_e=fac["inc_e"] * fac["fe"],
         inc_i=fac["inc_i"] * fac["fi"],
+        inc_x=fac["inc_x"],
         n_on=n_on,
         n_off=n_off if (p.jestim or p.jistim) else n_on,
         guard_steps=guard_steps,
@@ -92,21 +101,11 @@ def make_consts(p: SimParams, lay: recording.Layout, raster: tuple[int, int, int
     )
 
 
-def make_net(conn: Connectivity, inc_x: float) -> Net:
-    """Kernel view of the synapses (X weights pre-multiplied by their increment)."""
-    return Net(
-        conn.out_ptr,
-        conn.out_split,
-        conn.out_post,
-        conn.weight,
-        conn.in_ptr,
-        conn.in_split,
-        conn.in_syn,
-        conn.in_pre,
-        conn.x_ptr,
-        conn.x_post,
-        conn.x_weight * inc_x,
-    )
+def make_net(conn: Connectivity) -> Net:
+    """Kernel view of the synapses (the same arrays, no copies)."""
+    c = conn
+    recurrent = (c.out_ptr, c.out_split, c.out_post, c.weight)
+    return Net(*recurrent, c.in_ptr, c.in_split, c.in_syn, c.in_pre, c.x_ptr, c.x_post, c.x_weight)
 
 
 def raster_choice(p: SimParams, keep_all: bool) -> tuple[int, int, int, int]:
@@ -159,8 +158,9 @@ def run_network(
     keep_all_spikes: bool = False,
     progress: Callable[[float], None] | None = None,
     rng: np.random.Generator | None = None,
+    copy_weights: bool = True,
 ) -> SimResult:
-    """Run the kernel on given synapses and inputs; `conn.weight` is copied, never mutated.
+    """Run the kernel on given synapses and inputs; `conn.weight` is copied unless copy_weights=False.
 
     x_source: an XSource, an ExplicitX, or (times_ms, ids) of the X spikes. samples: per block
     (post, pre) arrays of synapses to record, or an int64[4, n] array of synapse positions (-1
@@ -178,8 +178,9 @@ def run_network(
     samp = samples if isinstance(samples, np.ndarray) else sample_positions(p, conn, samples, rng)
     cells = choose_cells(p, rng) if cells is None else np.asarray(cells, np.int64)
     flags, coef = plasticity_table(p)
-    weight = conn.weight.copy()
-    conn = conn._replace(weight=weight)
+    if copy_weights:
+        conn = conn._replace(weight=conn.weight.copy())
+    conn = with_incoming(conn, post_update_blocks(p))
     sizes = block_sizes(conn)
     lay = recording.make_layout(p)
     n_e, n_i, first, cap = raster_choice(p, keep_all_spikes)
@@ -189,7 +190,7 @@ def run_network(
     inv = np.where(sizes > 0, 1.0 / np.maximum(sizes, 1), 0.0)
     rec = recording.allocate(p, lay, cells, samp_kernel, inv, _chunk_cap(p, c, chunk_steps, cap))
     st = _initial_state(p, conn, V0)
-    net = make_net(conn, integrator_factors(p)["inc_x"])
+    net = make_net(conn)
     n_stop, status, raster = _loop(
         p, c, net, st, Plast(flags, coef), rec, x_source, chunk_steps, cap, progress
     )
@@ -271,7 +272,7 @@ def simulate(
     x_source = XSource(p, np.random.default_rng(s_x))
     rng = np.random.default_rng(s_misc)
     V0 = rng.uniform(p.Vre, p.VT, p.N)
-    return run_network(p, conn, x_source, V0, progress=progress, rng=rng)
+    return run_network(p, conn, x_source, V0, progress=progress, rng=rng, copy_weights=False)
 
 
 def warm_up() -> None:

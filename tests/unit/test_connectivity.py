@@ -125,3 +125,14 @@ def test_same_seed_same_synapses_different_seed_different():
     _, d = _build(N=300, seed=6)
     assert np.array_equal(a.out_post, b.out_post) and np.array_equal(a.x_post, b.x_post)
     assert a.out_post.size != d.out_post.size or not np.array_equal(a.out_post, d.out_post)
+
+
+def test_incoming_index_is_completed_when_a_run_needs_more_blocks():
+    from sim.connectivity import post_update_blocks, with_incoming
+
+    p, c = _build(N=200)  # static: no incoming entries
+    assert c.in_syn.size == 0 and not c.indexed.any()
+    q = SimParams(N=200, rule_ii="oja", eta_ii=1e-3)
+    d = with_incoming(c, post_update_blocks(q))
+    assert d.in_syn.size == block_sizes(c)[3] and d.indexed.tolist() == [False, False, False, True]
+    assert with_incoming(d, post_update_blocks(q)) is d
