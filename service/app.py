@@ -18,7 +18,7 @@ from service.errors import install_exception_handlers
 from service.metrics import ServiceMetrics
 from service.registry import Registry
 from service.settings import Settings, get_settings, is_loopback
-from worker.cluster import make_client
+from worker.cluster import dashboard_link, make_client
 from worker.store import SweepStore
 
 log = logging.getLogger("pbn.service")
@@ -90,6 +90,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     store = SweepStore(settings.data)
     registry = Registry(settings, store, client, app.state.metrics)
     app.state.registry = registry
+    app.state.dashboard = await run_in_threadpool(dashboard_link, client)
     app.state.metrics.watch(registry.entries)
     resumed = await run_in_threadpool(registry.load)
     log.info("pbn serve: data=%s scheduler=%s resumed=%s", settings.data, client.scheduler.address, resumed)
@@ -119,7 +120,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.tokens = load_tokens(settings)
     app.state.metrics = ServiceMetrics()
-    app.dependency_overrides[get_settings] = lambda: settings
+
+    async def app_settings() -> Settings:  # async: no threadpool hop on every request
+        return settings
+
+    app.dependency_overrides[get_settings] = app_settings
     install_exception_handlers(app)
     for module in (sweeps, results, cluster, health, pages):
         app.include_router(module.router)

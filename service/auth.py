@@ -108,8 +108,13 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def authenticate(request: Request) -> User:
+async def authenticate(request: Request) -> User:
     """Resolve the caller from `Authorization: Bearer`, or the browser cookie on safe (GET) requests."""
+    return resolve_user(request)
+
+
+def resolve_user(request: Request) -> User:
+    """Synchronous core of `authenticate` (also used by the HTML page)."""
     book: TokenBook = request.app.state.tokens
     if not book.enabled:
         return User(LOCAL_USER, admin=True)

@@ -29,6 +29,7 @@ from worker.sweep import SweepDefinition, SweepLimits, check_limits, expand_swee
 
 log = logging.getLogger("pbn.service")
 UNFINISHED = ("pending", "running")
+MAX_ERRORS = 50
 
 
 @dataclass
@@ -43,6 +44,10 @@ class SweepEntry:
     cost_neuron_s: float
     state: str = "stopped"  # queued | running | done | cancelled | stopped
     cancel_requested: bool = False
+    errors: list[dict[str, Any]] = field(default_factory=list)  # failed runs (index, status, error), first 50
+    failed_seen: int = 0
+    version: int = 0  # bumped whenever `progress` changes (keys the cached public JSON)
+    public_cache: tuple[tuple[int, str], bytes] | None = None
     progress: SweepProgress | None = None
     finished: set[int] = field(default_factory=set)
 
@@ -80,6 +85,16 @@ class Registry:
         self._runners: dict[str, SweepRunner] = {}
         self._stopping = threading.Event()
 
+    def _set_progress(self, entry: SweepEntry, progress: SweepProgress) -> None:
+        """Store live counts; re-read the failed runs' messages only when the number of failures changed."""
+        if progress.failed != entry.failed_seen:
+            entry.failed_seen = progress.failed
+            statuses, messages = self.store.statuses(entry.sweep_id), self.store.errors(entry.sweep_id)
+            failed = [i for i, s in enumerate(statuses) if s == "failed"][:MAX_ERRORS]
+            entry.errors = [{"index": i, "status": "failed", "error": messages[i]} for i in failed]
+        entry.progress = progress
+        entry.version += 1
+
     # ---- building the registry from the store -------------------------------------------------
     def load(self) -> list[str]:
         """Read every sweep in the store; queue unfinished ones again (oldest first); return their ids."""
@@ -91,7 +106,7 @@ class Registry:
                 log.exception("cannot read sweep %s; skipped", sweep_id)
                 continue
             statuses = self.store.statuses(sweep_id)
-            entry.progress = progress_from_store(self.store, sweep_id)
+            self._set_progress(entry, progress_from_store(self.store, sweep_id))
             with self._lock:
                 self._entries[sweep_id] = entry
             if any(s in UNFINISHED for s in statuses):
@@ -131,7 +146,7 @@ class Registry:
         sweep_id = self.store.create_sweep(defn, runs, owner=user.name)
         entry = self._entry_from_store(sweep_id)
         n_reused = sum(item.action == "reuse" for item in SweepRunner(self.client, self.store).plan(sweep_id))
-        entry.progress = progress_from_store(self.store, sweep_id)
+        self._set_progress(entry, progress_from_store(self.store, sweep_id))
         with self._lock:
             self._entries[sweep_id] = entry
         self._queue(entry)
@@ -176,7 +191,7 @@ class Registry:
             raise ShutdownError
         if entry.cancel_requested:
             runner.cancel(entry.sweep_id)
-        entry.progress = progress
+        self._set_progress(entry, progress)
         if progress.finished + progress.failed <= len(entry.finished):
             return
         statuses = self.store.statuses(entry.sweep_id)
@@ -215,7 +230,7 @@ class Registry:
             runner = self._runners.get(entry.sweep_id)
         self.scheduler.cancel(entry.sweep_id)
         (runner or SweepRunner(self.client, self.store)).cancel(entry.sweep_id)
-        entry.progress = progress_from_store(self.store, entry.sweep_id)
+        self._set_progress(entry, progress_from_store(self.store, entry.sweep_id))
         if runner is not None or entry.progress.cancelled or entry.state == "queued":
             entry.state = "cancelled"
         if purge:

@@ -13,15 +13,15 @@ from service.settings import Settings, get_settings
 from worker.store import SweepStore
 
 
-def get_registry(request: Request) -> Registry:
+async def get_registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
-def get_store(request: Request) -> SweepStore:
+async def get_store(request: Request) -> SweepStore:
     return request.app.state.registry.store
 
 
-def get_client(request: Request) -> Client:
+async def get_client(request: Request) -> Client:
     return request.app.state.registry.client
 
 

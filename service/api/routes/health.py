@@ -14,7 +14,7 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/health", response_model=Health)
-def read_health(request: Request, registry: RegistryDep) -> Health:
+async def read_health(request: Request, registry: RegistryDep) -> Health:
     """Liveness (no token needed): the app answers; `cluster` says whether the Dask client is connected."""
     connected = registry.client.status == "running"
     return Health(
@@ -28,6 +28,6 @@ def read_health(request: Request, registry: RegistryDep) -> Health:
 @router.get(
     "/metrics", responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}}
 )
-def read_metrics(request: Request, user: CurrentUser) -> Response:
+async def read_metrics(request: Request, user: CurrentUser) -> Response:
     """Prometheus metrics: sweeps by state, runs by status, run durations."""
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.api.routes.sweeps import dashboard_url, to_public
-from service.auth import COOKIE, authenticate
+from service.auth import COOKIE, resolve_user
 from service.errors import AuthError
 from service.schemas import SweepPublic
 
@@ -55,7 +55,7 @@ def index(request: Request, token: Annotated[str | None, Query(max_length=512)] 
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=30 * 86400)
         return response
     try:
-        user = authenticate(request)
+        user = resolve_user(request)
     except AuthError as exc:
         return _login(f"Sign in with your API token ({exc.message}).", 401)
     registry = request.app.state.registry

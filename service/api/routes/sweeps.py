@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
-from worker.cluster import dashboard_link
+from fastapi import APIRouter, Body, Query, Request, Response
 
-from service.api.deps import RegistryDep, SettingsDep, StoreDep, SweepId
+from service.api.deps import RegistryDep, SettingsDep, SweepId
 from service.auth import CurrentUser, User
 from service.errors import AuthError
 from service.registry import SweepEntry
@@ -19,27 +18,19 @@ from service.schemas import (
     SweepPublic,
     SweepsPublic,
 )
-from worker.store import SweepStore
 from worker.sweep import SweepDefinition
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
-MAX_ERRORS = 50
 
 
-def to_public(entry: SweepEntry, request: Request, store: SweepStore | None = None) -> SweepPublic:
-    """A sweep's public view from the registry's cached metadata and live progress."""
+def to_public(entry: SweepEntry, request: Request) -> SweepPublic:
+    """A sweep's public view from the registry's memory only (no store access: status polls stay cheap)."""
     p = entry.progress
     counts = {"pending": entry.n_runs, "running": 0, "done": 0, "failed": 0}
     if p is not None:
         names = ("pending", "running", "done", "reused", "diverged", "failed", "cancelled")
         counts = {name: int(getattr(p, name)) for name in names}
     finished = entry.n_runs - counts["pending"] - counts["running"]
-    errors: list[RunError] = []
-    if store is not None and counts.get("failed", 0):
-        statuses, messages = store.statuses(entry.sweep_id), store.errors(entry.sweep_id)
-        for index, (status, message) in enumerate(zip(statuses, messages, strict=False)):
-            if status == "failed" and len(errors) < MAX_ERRORS:
-                errors.append(RunError(index=index, status=status, error=message))
     base = f"/sweeps/{entry.sweep_id}"
     return SweepPublic(
         id=entry.sweep_id,
@@ -51,7 +42,7 @@ def to_public(entry: SweepEntry, request: Request, store: SweepStore | None = No
         counts=counts,
         progress=finished / entry.n_runs if entry.n_runs else 1.0,
         eta_s=p.eta_s if p is not None and entry.state == "running" else None,
-        errors=errors,
+        errors=[RunError(**e) for e in entry.errors],
         dashboard_url=dashboard_url(request),
         store_path=str(request.app.state.settings.sweeps_dir / f"{entry.sweep_id}.zarr"),
         links={
@@ -66,15 +57,8 @@ def to_public(entry: SweepEntry, request: Request, store: SweepStore | None = No
 
 
 def dashboard_url(request: Request) -> str | None:
-    """The configured public dashboard link, else the one the Dask client reports."""
-    settings = request.app.state.settings
-    if settings.dashboard_url:
-        return settings.dashboard_url
-    cached = getattr(request.app.state, "dashboard", None)
-    if cached is None:
-        cached = dashboard_link(request.app.state.registry.client) or ""
-        request.app.state.dashboard = cached
-    return cached or None
+    """The configured public dashboard link, else the one the Dask client reported at startup."""
+    return request.app.state.settings.dashboard_url or request.app.state.dashboard
 
 
 @router.post("", status_code=201, response_model=SweepCreated)
@@ -101,7 +85,7 @@ def create_sweep(
 
 
 @router.get("", response_model=SweepsPublic)
-def list_sweeps(
+async def list_sweeps(
     request: Request,
     registry: RegistryDep,
     settings: SettingsDep,
@@ -123,11 +107,17 @@ def _check_owner_filter(user: User, owner: str | None) -> None:
 
 
 @router.get("/{sweep_id}", response_model=SweepPublic)
-def read_sweep(
-    sweep_id: SweepId, request: Request, registry: RegistryDep, store: StoreDep, user: CurrentUser
-):
+async def read_sweep(
+    sweep_id: SweepId, request: Request, registry: RegistryDep, user: CurrentUser
+) -> Response:
     """Progress of one sweep: counts by run status, ETA, errors of failed runs, dashboard link."""
-    return to_public(registry.get(sweep_id, user), request, store)
+    entry = registry.get(sweep_id, user)
+    key = (entry.version, entry.state)
+    cached = entry.public_cache
+    if cached is None or cached[0] != key:  # polls of an unchanged sweep reuse the serialised answer
+        cached = (key, to_public(entry, request).model_dump_json().encode())
+        entry.public_cache = cached
+    return Response(cached[1], media_type="application/json")
 
 
 @router.delete("/{sweep_id}", response_model=SweepCancelled)
