@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from worker.store import STATUSES, SweepStore, coordinate_values
+from worker.creation import coordinate_values
+from worker.store import STATUSES, SweepStore
 
 RUN_COORDS = ("replicate", "seed", "point_index")
 
