@@ -94,7 +94,12 @@ def _run(store: SweepStore, sweep_id: str, scheduler: str | None, workers: int |
     """Start or connect the cluster, warm it up, run with a live progress bar."""
     from worker.cluster import make_client, warm_up
 
-    client = make_client(scheduler, n_workers=workers)
+    try:
+        client = make_client(scheduler, n_workers=workers)
+    except (OSError, TimeoutError) as exc:
+        err_console.print(f"[red]error:[/] cannot reach the Dask scheduler {scheduler or ''}: {exc}")
+        err_console.print(f"the sweep is stored; run it later with `pbn sweep --resume {sweep_id}`")
+        raise typer.Exit(2) from None
     try:
         warm_up(client)
         runner = SweepRunner(client, store)
