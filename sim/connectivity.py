@@ -170,6 +170,23 @@ def build_incoming(out_ptr, out_split, out_post, N, Ne, want):
     return in_ptr, in_split, in_syn, in_pre
 
 
+@njit(cache=True, nogil=True)
+def block_sums(out_ptr, out_split, weight, Ne):
+    """Sum of J over each block (ee, ei, ie, ii) in one pass, without temporaries."""
+    sums = np.zeros(4)
+    for k in range(out_ptr.size - 1):
+        pre_i = 1 if k >= Ne else 0
+        se = 0.0
+        for s in range(out_ptr[k], out_split[k]):
+            se += weight[s]
+        si = 0.0
+        for s in range(out_split[k], out_ptr[k + 1]):
+            si += weight[s]
+        sums[pre_i] += se
+        sums[2 + pre_i] += si
+    return sums
+
+
 def post_update_blocks(params: SimParams) -> np.ndarray:
     """Flags (ee, ei, ie, ii) of the blocks that need the incoming index (every plastic rule does)."""
     return np.array([b in params.plastic_blocks for b in BLOCKS], dtype=np.bool_)

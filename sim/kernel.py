@@ -20,6 +20,9 @@ OK, DIVERGED_RATE, DIVERGED_NONFINITE = 0, 1, 2
 BLOCK = 256
 """Neurons per cache block of the neuron pass (scratch buffers have this size)."""
 ACC_EVERY = 10
+SAMPLE_EVERY = 10
+"""Sampled synapse weights enter their bin mean every this many steps (1 ms): they are scattered in
+memory, and weights move far less than their spread within a millisecond."""
 """Mean currents are sampled every this many steps (1 ms at dt = 0.1: currents are smooth on that scale)."""
 
 
@@ -112,6 +115,7 @@ class Rec(NamedTuple):
     samp: np.ndarray  # float64[4, n_samp, n_rec] sums of J
     wmean: np.ndarray  # float64[4, n_rec] sums of block-mean J
     bin_steps: np.ndarray  # int64[n_rec]
+    samp_steps: np.ndarray  # int64[n_rec] steps at which sampled weights were added
     acc_e: np.ndarray  # float64[N] sums of I^e after burn-in
     acc_i: np.ndarray
     acc_x: np.ndarray
@@ -258,10 +262,13 @@ def record_step(n, st, c, rec, ns, net):
         rec.volt[b, q] += st.V[i]
     for blk in range(4):
         rec.wmean[blk, b] += st.block_sum[blk] * rec.inv_count[blk]
-        for q in range(rec.samp_syn.shape[1]):
-            s = rec.samp_syn[blk, q]
-            if s >= 0:
-                rec.samp[blk, q, b] += net.weight[s]
+    if ((n - 1) % c.rec_steps) % SAMPLE_EVERY == 0:  # scattered reads: sampled every SAMPLE_EVERY steps
+        rec.samp_steps[b] += 1
+        for blk in range(4):
+            for q in range(rec.samp_syn.shape[1]):
+                s = rec.samp_syn[blk, q]
+                if s >= 0:
+                    rec.samp[blk, q, b] += net.weight[s]
     rb = (n - 1) // c.rate_steps
     nw = rec.win_counts.shape[0]
     w = (n - c.burn_step) // c.win_steps if n >= c.burn_step else nw

@@ -66,6 +66,7 @@ def allocate(
         samp=z(4, ns, lay.n_rec),
         wmean=z(4, lay.n_rec),
         bin_steps=np.zeros(lay.n_rec, np.int64),
+        samp_steps=np.zeros(lay.n_rec, np.int64),
         acc_e=z(p.N),
         acc_i=z(p.N),
         acc_x=z(p.N),

@@ -21,6 +21,7 @@ from sim import recording
 from sim.connectivity import (
     Connectivity,
     block_sizes,
+    block_sums,
     build_connectivity,
     find_synapses,
     post_update_blocks,
@@ -204,10 +205,7 @@ def _initial_state(p: SimParams, conn: Connectivity, V0: np.ndarray) -> State:
     V = np.array(V0, dtype=np.float64, copy=True)
     if V.shape != (p.N,):
         raise ValueError(f"V0: expected shape ({p.N},), got {V.shape}")
-    sums = np.zeros(4)
-    for b, blk in enumerate(BLOCKS):
-        start, stop = _ranges(conn, blk)
-        sums[b] = _segment_sum(conn.weight, start, stop)
+    sums = block_sums(conn.out_ptr, conn.out_split, conn.weight, conn.Ne)
     z = lambda: np.zeros(p.N)  # noqa: E731
     return State(
         V,
@@ -222,18 +220,6 @@ def _initial_state(p: SimParams, conn: Connectivity, V0: np.ndarray) -> State:
         stim_amplitude(p),
         np.zeros(1, np.int64),
     )
-
-
-def _ranges(conn: Connectivity, blk: str):
-    from sim.connectivity import block_ranges
-
-    return block_ranges(conn, blk)
-
-
-def _segment_sum(weight: np.ndarray, start: np.ndarray, stop: np.ndarray) -> float:
-    """Sum of weight over the union of [start, stop) segments."""
-    cs = np.concatenate([[0.0], np.cumsum(weight)])
-    return float(np.sum(cs[stop] - cs[start]))
 
 
 def _loop(p, c, net, st, pl, rec, x_source, chunk_steps, cap, progress):

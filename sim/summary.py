@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from sim import recording
-from sim.connectivity import Connectivity, block_ranges
+from sim.connectivity import Connectivity, block_sums
 from sim.kernel import ACC_EVERY, DIVERGED_NONFINITE, DIVERGED_RATE, Rec
 from sim.params import BLOCKS, MODEL_VERSION, SimParams
 from sim.result import SimResult
@@ -38,7 +38,7 @@ def _weights(p, lay, rec: Rec, conn: Connectivity, samp, flags, sizes) -> tuple[
     """Block means [4, time] and sampled trajectories [4, n, time] in scaled units j."""
     sq = p.sqrtN
     wmean = recording.bin_means(rec.wmean, rec.bin_steps) * sq
-    traj = recording.bin_means(rec.samp, rec.bin_steps) * sq
+    traj = recording.bin_means(rec.samp, rec.samp_steps) * sq
     valid = rec.bin_steps > 0
     for b, _blk in enumerate(BLOCKS):
         if not flags[b]:  # static blocks: the initial values (the kernel does not re-read them)
@@ -52,14 +52,9 @@ def _weights(p, lay, rec: Rec, conn: Connectivity, samp, flags, sizes) -> tuple[
 def _end_weights(conn: Connectivity, sizes: np.ndarray, sq: float) -> dict[str, float]:
     """Exact block-mean j at the end (one O(nnz) pass)."""
     out = {}
+    totals = block_sums(conn.out_ptr, conn.out_split, conn.weight, conn.Ne)
     for b, blk in enumerate(BLOCKS):
-        start, stop = block_ranges(conn, blk)
-        total = (
-            sum(float(conn.weight[a:z].sum()) for a, z in zip(start, stop, strict=True))
-            if sizes[b]
-            else np.nan
-        )
-        out[f"j_{blk}"] = total / sizes[b] * sq if sizes[b] else float("nan")
+        out[f"j_{blk}"] = float(totals[b] / sizes[b] * sq) if sizes[b] else float("nan")
     return out
 
 

@@ -130,7 +130,7 @@ def test_same_seed_same_synapses_different_seed_different():
 def test_incoming_index_is_completed_when_a_run_needs_more_blocks():
     from sim.connectivity import post_update_blocks, with_incoming
 
-    p, c = _build(N=200)  # static: no incoming entries
+    _p, c = _build(N=200)  # static: no incoming entries
     assert c.in_syn.size == 0 and not c.indexed.any()
     q = SimParams(N=200, rule_ii="oja", eta_ii=1e-3)
     d = with_incoming(c, post_update_blocks(q))
