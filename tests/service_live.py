@@ -68,7 +68,8 @@ def wait_for(
         status = http.get(f"/sweeps/{sweep_id}").raise_for_status().json()
         if until(status):
             return status
-        if status["state"] in FINAL and status["state"] != "running":
+        settled = status["counts"].get("pending", 0) + status["counts"].get("running", 0) == 0
+        if status["state"] in FINAL and settled:
             raise AssertionError(f"sweep {sweep_id} ended without reaching the expected state: {status}")
         if time.monotonic() > deadline:
             raise AssertionError(f"sweep {sweep_id} did not reach the expected state: {status}")

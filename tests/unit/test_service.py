@@ -140,7 +140,9 @@ def test_service_cancel_keeps_finished_runs_then_purge(server, data):
         wait_for(http, created["id"], until=lambda s: s["counts"]["done"] >= 1)
         answer = http.delete(f"/sweeps/{created['id']}").json()
         assert answer == {"id": created["id"], "state": "cancelled", "purged": False}
-        status = wait_for(http, created["id"], until=lambda s: s["counts"]["running"] == 0)
+        status = wait_for(
+            http, created["id"], until=lambda s: s["counts"]["running"] + s["counts"]["pending"] == 0
+        )
         assert status["state"] == "cancelled" and status["counts"]["cancelled"] >= 1
         done = [i for i, s in enumerate(store.statuses(created["id"])) if s == "done"]
         assert len(done) == status["counts"]["done"] >= 1
