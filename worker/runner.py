@@ -176,6 +176,7 @@ class _Session:
         self.in_flight: dict[Future, tuple[int, int]] = {}
         self.todo: deque[int] = deque()
         self.attempts: dict[int, int] = {}
+        self.tries: dict[int, int] = {}  # submissions of each run in this session
         self.params: dict[int, str] = {}
         self.started = time.monotonic()
         self.completed_here = 0
@@ -221,6 +222,7 @@ class _Session:
             run_point, self.root, self.sweep_id, index, self.params[index], attempt, key=key, pure=False
         )
         self.in_flight[fut] = (index, attempt)
+        self.tries[index] = self.tries.get(index, 0) + 1
         self.statuses[index] = "running"
 
     def _collect(self) -> None:
@@ -239,7 +241,7 @@ class _Session:
             status = result["status"]
             self.statuses[index] = result.get("stored", status) if status == "skipped" else status
             self.completed_here += 1
-        elif attempt < 1 + self.r.max_retries or fut.status == "cancelled":
+        elif self.tries.get(index, 0) <= self.r.max_retries:
             self._submit(index, self._next_attempt(index))
         else:
             exc = fut.exception() if fut.status == "error" else None
