@@ -14,6 +14,7 @@ from service.settings import Settings
 from tests.service_live import LiveServer, small_sweep, wait_for
 from worker.results import summary_table
 from worker.store import SweepStore
+from worker.sweep import SweepDefinition, expand_sweep
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -168,3 +169,21 @@ def test_service_graceful_restart_resumes_without_recomputing(cluster, tmp_path)
     for index, info in before.items():
         after = store.run_info(sweep_id, index)
         assert (after["attempt"], after["started_at"]) == (info["attempt"], info["started_at"])
+
+
+def test_service_start_reads_the_store_and_lists_failed_runs(cluster, tmp_path):
+    """The registry is rebuilt from the store: owner, states and the errors of failed runs."""
+    store = SweepStore(tmp_path)
+    defn = SweepDefinition.model_validate(small_sweep("from-store", n_values=(100, 120, 140)))
+    sweep_id = store.create_sweep(defn, expand_sweep(defn), owner="local")
+    store.set_status(sweep_id, 0, "failed", error="ValueError: boom at t=12 ms")
+    store.set_status(sweep_id, 1, "cancelled")
+    store.set_status(sweep_id, 2, "cancelled")
+    settings = Settings(data=tmp_path, scheduler=cluster.scheduler_address)
+    with LiveServer(settings) as live, live.http() as http:
+        status = http.get(f"/sweeps/{sweep_id}").json()
+        metrics = http.get("/metrics").text
+    assert status["state"] == "cancelled" and status["owner"] == "local"
+    assert status["counts"]["failed"] == 1 and status["counts"]["cancelled"] == 2
+    assert status["errors"] == [{"index": 0, "status": "failed", "error": "ValueError: boom at t=12 ms"}]
+    assert 'pbn_runs{status="failed"} 1.0' in metrics and 'pbn_sweeps{state="cancelled"} 1.0' in metrics
