@@ -17,6 +17,8 @@ from worker.runner import PlanItem, SweepProgress, SweepRunner, plan_runs
 from worker.store import SweepStore
 
 console = Console()
+if not console.is_terminal:  # logs and pipes: wide enough for the table instead of rich's 80 columns
+    console = Console(width=160)
 err_console = Console(stderr=True)
 TABLE_COLUMNS = ("rate_e_hz", "rate_i_hz", "corr_ee", "j_ee", "j_ei", "wall_s")
 """Summary scalars shown in the printed table (the full table is in the store / summary_table)."""
@@ -93,7 +95,12 @@ def _create(
 def _run(store: SweepStore, sweep_id: str, scheduler: str | None, workers: int | None, limit: int | None):
     """Start or connect the cluster, warm it up, run with a live progress bar."""
     from worker.cluster import make_client, warm_up
+    from worker.runner import progress_from_store
+    from worker.store import FINISHED
 
+    if all(s in FINISHED for s in store.statuses(sweep_id)):
+        console.print(f"sweep {sweep_id}: every run already has a result; nothing to run")
+        return progress_from_store(store, sweep_id)
     try:
         client = make_client(scheduler, n_workers=workers)
     except (OSError, TimeoutError) as exc:
