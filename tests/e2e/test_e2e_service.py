@@ -73,7 +73,7 @@ def test_e2e_api_killed_mid_sweep_resumes_without_recomputing(cluster, data, log
     try:
         with first.http() as http:
             sweep_id = http.post(
-                "/sweeps", json=definition("restart", list(range(300, 540, 20)), T=4000.0)
+                "/sweeps", json=definition("restart", list(range(300, 540, 20)), T=8000.0)
             ).json()["id"]
             wait_for(http, sweep_id, until=lambda s: s["counts"]["done"] >= 3, timeout=120)
     finally:
@@ -102,7 +102,7 @@ def test_e2e_worker_killed_mid_sweep_completes(cluster, api, data):
     store = SweepStore(data)
     with api.http() as http:
         sweep_id = http.post(
-            "/sweeps", json=definition("kill", list(range(300, 540, 20)), T=4000.0, seed=7)
+            "/sweeps", json=definition("kill", list(range(300, 540, 20)), T=8000.0, seed=7)
         ).json()["id"]
         wait_for(http, sweep_id, until=lambda s: s["counts"]["done"] >= 2, timeout=120)
         cluster.workers["b"].kill()
