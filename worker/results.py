@@ -27,7 +27,8 @@ def open_sweep(
     """The sweep as a Dataset: dims = axes (grid keys, zip, point), replicate, then time/block/...
 
     Summary scalars become variables (`ds.rate_e_hz.sel(N=5000, cx=0.1)`), `status` holds strings, and
-    `seed` is a coordinate. Arrays are loaded into memory; pass `variables` to load only some of them.
+    `seed` is a coordinate. Arrays are loaded into memory; pass `variables` to load only some of them
+    (spike rasters are loaded only when named there).
     """
     store = as_store(store)
     attrs = store.attrs(sweep_id)
@@ -44,14 +45,11 @@ def open_sweep(
     for j, key in enumerate(attrs["summary_keys"]):
         if (variables is None or key in variables) and key not in coords:
             data_vars[key] = (dims, summary[:, j].reshape(shape))
-    wanted = None if variables is None else {*variables, "time_ms", "rate_time_ms"}
+    wanted = {*(variables or ()), "time_ms", "rate_time_ms"}
     for name, var in raw.data_vars.items():
-        if (
-            var.dims[:1] == ("run",)
-            and var.ndim > 1
-            and name != "summary"
-            and (wanted is None or name in wanted)
-        ):
+        if var.dims[:1] != ("run",) or var.ndim < 2 or name == "summary":
+            continue
+        if name in wanted or (variables is None and "spike" not in var.dims):
             data_vars[str(name)] = (dims + var.dims[1:], var.values.reshape(shape + var.shape[1:]))
     ds = xr.Dataset(data_vars, coords=coords)
     ds = _time_coordinates(ds)

@@ -231,3 +231,20 @@ def test_summary_table_one_row_per_run(small):
     assert {"index", "status", "replicate", "rate_e_hz", "attempt"} <= set(table.columns)
     assert set(table["status"]) == {"done"}
     table.to_csv(index=False)
+
+
+def test_spike_raster_round_trip_and_opt_in_loading(tmp_path):
+    store = SweepStore(tmp_path)
+    record = {**RECORD, "spikes": True, "spike_neurons": 20, "max_spikes": 20_000}
+    defn = definition(record=record, grid={"cx": [0.0, 0.1]})
+    runs = expand_sweep(defn)
+    sweep_id = store.create_sweep(defn, runs)
+    assert store.group(sweep_id)["spike_times_ms"].shape == (2, 20_000)
+    run_point(str(tmp_path), sweep_id, 0, runs[0].params.model_dump_json(), 1)
+    stored, direct = store.read_run(sweep_id, 0), simulate(runs[0].params)
+    assert direct.spike_times_ms.size > 0
+    np.testing.assert_array_equal(stored["arrays"]["spike_times_ms"], direct.spike_times_ms)
+    np.testing.assert_array_equal(stored["arrays"]["spike_neurons"], direct.spike_neurons)
+    assert "spike_times_ms" not in open_sweep(store, sweep_id)
+    ds = open_sweep(store, sweep_id, variables=["spike_times_ms"])
+    assert ds.spike_times_ms.dims == ("cx", "replicate", "spike")
