@@ -218,11 +218,11 @@ class SimParams(BaseModel):
             raise ValueError(f"N={self.N} with frac_exc={self.frac_exc} leaves an empty E or I population")
         if self.Nx < 1:
             raise ValueError(f"frac_ext={self.frac_ext} with N={self.N} gives no feed-forward neuron")
-        if self.T < self.dt:
+        if self.dt > self.T:
             raise ValueError(f"T={self.T} must be at least dt={self.dt}")
-        if not self.Vre < self.Vth:
+        if self.Vre >= self.Vth:
             raise ValueError(f"Vre={self.Vre} must be below Vth={self.Vth}")
-        if not self.VT < self.Vth:
+        if self.VT >= self.Vth:  # noqa: SIM300 (VT is a name, not a constant)
             raise ValueError(f"VT={self.VT} must be below Vth={self.Vth}")
         for name in ("taue", "taui", "taux", "tauSTDP"):
             if getattr(self, name) <= self.dt:
@@ -255,7 +255,7 @@ class SimParams(BaseModel):
     # Derived sizes (MODEL.md §1.1, with Ni = N - Ne, bug B17)
     @property
     def Ne(self) -> int:
-        return int(round(self.frac_exc * self.N))
+        return round(self.frac_exc * self.N)
 
     @property
     def Ni(self) -> int:
@@ -263,11 +263,11 @@ class SimParams(BaseModel):
 
     @property
     def Nx(self) -> int:
-        return int(round(self.frac_ext * self.N))
+        return round(self.frac_ext * self.N)
 
     @property
     def Nt(self) -> int:
-        return int(round(self.T / self.dt))
+        return round(self.T / self.dt)
 
     @property
     def burn_in(self) -> float:
@@ -276,7 +276,9 @@ class SimParams(BaseModel):
 
     @property
     def plastic_blocks(self) -> tuple[str, ...]:
-        return tuple(b for b in BLOCKS if getattr(self, f"rule_{b}") != "static" and getattr(self, f"eta_{b}") > 0)
+        return tuple(
+            b for b in BLOCKS if getattr(self, f"rule_{b}") != "static" and getattr(self, f"eta_{b}") > 0
+        )
 
     def j(self, block: str) -> float:
         """Initial scaled weight of a block ('ee', 'ei', 'ie', 'ii', 'ex', 'ix')."""
