@@ -142,10 +142,13 @@ class SweepRunner:
                 self._active.discard(sweep_id)
         return self.progress(sweep_id)
 
-    def stop_requested(self, sweep_id: str, should_stop: Callable[[], bool] | None) -> bool:
+    def stop_requested(self, sweep_id: str, should_stop: Callable[[], bool] | None) -> str | None:
+        """ "cancel" (runs left become `cancelled`), "stop" (they stay `pending`), or None to go on."""
         with self._lock:
             flagged = sweep_id in self._cancel
-        return flagged or self.store.cancel_requested(sweep_id) or bool(should_stop and should_stop())
+        if flagged or self.store.cancel_requested(sweep_id):
+            return "cancel"
+        return "stop" if should_stop is not None and should_stop() else None
 
     def _default_in_flight(self) -> int:
         """Two tasks per worker thread keep workers busy without flooding the scheduler."""
@@ -181,6 +184,7 @@ class _Session:
         self.started = time.monotonic()
         self.completed_here = 0
         self.root = str(self.store.root.resolve())
+        self.dashboard = dashboard_of(runner.client)
 
     def execute(self) -> None:
         """Reuse what the cache holds, then keep `limit` tasks in flight until nothing is left."""
@@ -194,8 +198,8 @@ class _Session:
             self.params = {i: runs[i].params.model_dump_json() for i in self.todo}
         self._report()
         while self.todo or self.in_flight:
-            if self.r.stop_requested(self.sweep_id, self.should_stop):
-                self._stop()
+            if (why := self.r.stop_requested(self.sweep_id, self.should_stop)) is not None:
+                self._stop("cancelled" if why == "cancel" else "pending")
                 break
             self._fill()
             self._collect()
@@ -250,18 +254,18 @@ class _Session:
             self.statuses[index] = "failed"
         fut.release()
 
-    def _stop(self) -> None:
-        """Cancel in-flight tasks; runs that did not finish become `cancelled`, finished ones stay."""
+    def _stop(self, status: str) -> None:
+        """Cancel in-flight tasks; runs that did not finish get `status`, finished ones stay."""
         futures = list(self.in_flight)
         self.r.client.cancel(futures)
         self.in_flight.clear()
         self.todo.clear()
         time.sleep(POLL_S)  # let tasks that were already finishing store their result
         stored = self.store.statuses(self.sweep_id)
-        for index, status in enumerate(stored):
-            if status in ("pending", "running"):
-                self.store.set_status(self.sweep_id, index, "cancelled")
-                stored[index] = "cancelled"
+        for index, current in enumerate(stored):
+            if current in ("pending", "running"):
+                self.store.set_status(self.sweep_id, index, status)
+                stored[index] = status
         self.statuses = stored
 
     def _report(self) -> None:
@@ -275,7 +279,7 @@ class _Session:
         left = len(self.todo) + len(self.in_flight)
         if self.completed_here and left:
             p.eta_s = p.elapsed_s / self.completed_here * left
-        p.dashboard = dashboard_of(self.r.client)
+        p.dashboard = self.dashboard
         self.callback(p)
 
 

@@ -74,3 +74,22 @@ def test_progress_counts():
     p = count_statuses("s", ["done", "reused", "diverged", "failed", "pending", "running", "cancelled"])
     assert (p.total, p.finished, p.failed, p.pending, p.running, p.complete) == (7, 3, 1, 1, 1, False)
     assert p.to_dict()["finished"] == 3
+
+
+def test_should_stop_leaves_unfinished_runs_pending_for_a_resume(client, tmp_path):
+    store = SweepStore(tmp_path)
+    defn = load_definition(
+        {
+            "name": "stop",
+            "base": {"N": 1000, "T": 3000.0},
+            "replicates": 6,
+            "record": {"dt": 10.0, "weights": 2},
+        }
+    )
+    sweep_id = store.create_sweep(defn, expand_sweep(defn))
+    runner = SweepRunner(client, store)
+    final = runner.run(sweep_id, max_in_flight=1, should_stop=lambda: "done" in store.statuses(sweep_id))
+    statuses = store.statuses(sweep_id)
+    assert set(statuses) <= {"done", "pending"} and "pending" in statuses
+    assert final.cancelled == 0 and not store.cancel_requested(sweep_id)
+    assert runner.run(sweep_id).done == 6
