@@ -21,6 +21,8 @@ RUN pip install . && pbn --help >/dev/null
 
 USER pbn
 WORKDIR /home/pbn
+# Fill the Numba cache once at build time (recompiled only if the host CPU differs from the build's).
+RUN python -c "from worker.cluster import warm_up_here; print('numba warm-up:', warm_up_here())"
 VOLUME ["/data"]
 EXPOSE 8000 8786 8787
 # The API by default; compose overrides the command for the scheduler and the workers.

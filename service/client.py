@@ -53,7 +53,7 @@ def load_definition(definition: dict[str, Any] | str | Path) -> dict[str, Any]:
 class Client:
     """Talks to one pbn-sweep server; `token` is sent as `Authorization: Bearer`."""
 
-    def __init__(self, url: str = "http://127.0.0.1:8000", token: str | None = None, timeout: float = 30.0):
+    def __init__(self, url: str = "http://127.0.0.1:8000", token: str | None = None, timeout: float = 120.0):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.url = url.rstrip("/")
         self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
