@@ -56,6 +56,7 @@ class State(NamedTuple):
     spikes: np.ndarray  # int64[N] this step's spikers
     stim: np.ndarray  # float64[N] stimulus amplitude J_stim
     guard: np.ndarray  # int64[1] spikes in the current guard window
+    wbuf: np.ndarray  # float64[max in-degree] scratch of the post-spike updates
 
 
 class Consts(NamedTuple):
@@ -324,6 +325,7 @@ def run_steps(n0, n1, xs_step, xs_id, net, st, c, pl, rec):
                         net.in_split,
                         net.in_syn,
                         net.in_pre,
+                        st.wbuf,
                     )
         for j in range(ns):  # 6
             st.x[st.spikes[j]] += 1.0

@@ -74,26 +74,35 @@ def apply_pre(c, weight, x, syn_lo, syn_hi, out_post):
 
 
 @njit(cache=True, nogil=True)
-def apply_post(c, weight, x, q_lo, q_hi, in_syn, in_pre):
-    """Post-spike event on incoming entries [q_lo, q_hi) of one post row; returns the change of their sum."""
+def apply_post(c, weight, x, q_lo, q_hi, in_syn, in_pre, wbuf):
+    """Post-spike event on incoming entries [q_lo, q_hi) of one post row; returns the change of their sum.
+
+    The weights are scattered in memory: gather them first (independent loads overlap their cache
+    misses), update in the scratch buffer, then scatter back.
+    """
     b0, b1, b2, b3, b4 = c[4], c[5], c[6], c[7], c[8]
     clip, lo, hi = c[11] != 0.0, c[9], c[10]
+    syn, pre = in_syn[q_lo:q_hi], in_pre[q_lo:q_hi]
+    n = syn.size
+    for j in range(n):
+        wbuf[j] = weight[syn[j]]
     delta = 0.0
-    for q in range(q_lo, q_hi):
-        s = in_syn[q]
-        xq = x[in_pre[q]]
-        w = weight[s]
+    for j in range(n):
+        xq = x[pre[j]]
+        w = wbuf[j]
         nw = w + ((b0 + b1 * xq + b4 * (xq * xq)) + (b2 + b3 * xq) * w)
         if clip:
             nw = min(max(nw, lo), hi)
-        weight[s] = nw
+        wbuf[j] = nw
         delta += nw - w
+    for j in range(n):
+        weight[syn[j]] = wbuf[j]
     return delta
 
 
 @njit(cache=True, nogil=True)
 def apply_block(
-    b, c, spikes, n_spk, Ne, weight, x, out_ptr, out_split, out_post, in_ptr, in_split, in_syn, in_pre
+    b, c, spikes, n_spk, Ne, weight, x, out_ptr, out_split, out_post, in_ptr, in_split, in_syn, in_pre, wbuf
 ):
     """All pre events then all post events of block b (0 ee, 1 ei, 2 ie, 3 ii) for this step's spikers."""
     post_i = b >= 2
@@ -110,7 +119,7 @@ def apply_block(
         i = spikes[j]
         if (i >= Ne) == post_i:
             if pre_i:
-                delta += apply_post(c, weight, x, in_split[i], in_ptr[i + 1], in_syn, in_pre)
+                delta += apply_post(c, weight, x, in_split[i], in_ptr[i + 1], in_syn, in_pre, wbuf)
             else:
-                delta += apply_post(c, weight, x, in_ptr[i], in_split[i], in_syn, in_pre)
+                delta += apply_post(c, weight, x, in_ptr[i], in_split[i], in_syn, in_pre, wbuf)
     return delta

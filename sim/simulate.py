@@ -219,6 +219,7 @@ def _initial_state(p: SimParams, conn: Connectivity, V0: np.ndarray) -> State:
         np.zeros(p.N, np.int64),
         stim_amplitude(p),
         np.zeros(1, np.int64),
+        np.zeros(max(1, int(np.max(np.diff(conn.in_ptr), initial=0)))),
     )
 
 
