@@ -54,16 +54,19 @@ def rates_png(run: dict[str, Any]) -> bytes:
 
 
 def weights_png(run: dict[str, Any]) -> bytes:
-    """Block-mean scaled weights over time for each recurrent block."""
+    """Block-mean scaled weights over time, one panel per recurrent block (their scales differ a lot)."""
     a = _need(run, ("time_ms", "weight_mean"))
-    fig, ax = _figure(f"run {run['index']}: mean weights (scaled j)")
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    fig.suptitle(f"run {run['index']}: block-mean weights (scaled j)", fontsize=10)
+    axes = fig.subplots(2, 2, sharex=True)
     weights = np.atleast_2d(a["weight_mean"])
-    for block, row in zip(BLOCKS, weights, strict=False):
+    for ax, block, row in zip(axes.flat, BLOCKS, weights, strict=False):
         n = min(len(row), len(a["time_ms"]))
-        ax.plot(a["time_ms"][:n], row[:n], lw=1, label=f"j_{block}")
-    ax.set_xlabel("time (ms)")
-    ax.set_ylabel("mean weight (scaled)")
-    ax.legend(fontsize=8)
+        ax.plot(a["time_ms"][:n], row[:n], lw=1)
+        ax.set_title(f"j_{block}", fontsize=9)
+        ax.ticklabel_format(axis="y", useOffset=False)
+    for ax in axes[1]:
+        ax.set_xlabel("time (ms)")
     return _png(fig)
 
 
