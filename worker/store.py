@@ -273,7 +273,10 @@ class SweepStore:
             if sweep_id == exclude:
                 return None
             g = self.group(sweep_id, mode="r")
-            ok = int(g["status"][index]) == CODES["done"] and g.attrs["expansion"]["cache_keys"][index] == key
+            ok = (
+                int(g["status"][index]) in (CODES["done"], CODES["reused"])
+                and g.attrs["expansion"]["cache_keys"][index] == key
+            )
         except (OSError, ValueError, KeyError, IndexError, SweepNotFoundError):
             return None
         return (sweep_id, index) if ok else None
