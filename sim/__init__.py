@@ -1,4 +1,7 @@
-"""The plastic balanced network of Akil, Rosenbaum & Josić (2021): parameters, Numba kernel, analysis, theory."""
+"""The plastic balanced network of Akil, Rosenbaum & Josić (2021).
+
+Parameters, sparse connectivity, the Numba kernel, analysis, mean-field theory and a drop-in compat layer.
+"""
 
 from sim.params import BLOCKS, MODEL_VERSION, AnalysisOptions, RecordOptions, SimParams, parse_params
 from sim.result import SimResult
@@ -12,6 +15,7 @@ __all__ = [
     "SimResult",
     "parse_params",
     "simulate",
+    "warm_up",
 ]
 
 
@@ -21,4 +25,8 @@ def __getattr__(name: str):  # lazy: importing sim must not compile kernels
 
         globals()["simulate"] = simulate  # the submodule import set this name to the module
         return simulate
+    if name == "warm_up":
+        from sim.simulate import warm_up
+
+        return warm_up
     raise AttributeError(name)

@@ -295,3 +295,6 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+# `sim.simulate` may be the function or this module: both offer .warm_up and .run_network
+simulate.warm_up = warm_up  # type: ignore[attr-defined]
+simulate.run_network = run_network  # type: ignore[attr-defined]

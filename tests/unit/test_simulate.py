@@ -140,3 +140,9 @@ def test_kernel_exp_is_the_tested_fast_exp():
     bits, poly = np.empty(V.size, np.int64), np.empty(V.size)
     eif_exp(V, -55.0, 1 / 1.5, bits, poly)
     np.testing.assert_array_equal(poly * bits.view(np.float64), fast_exp((V + 55.0) * (1 / 1.5)))
+
+
+def test_warm_up_is_reachable_from_the_package():
+    sim.warm_up()
+    sim.simulate.warm_up()
+    assert sim.simulate.run_network is importlib.import_module("sim.simulate").run_network
