@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from worker.errors import LimitExceededError, SweepValidationError
 from worker.sweep import (
@@ -212,3 +214,31 @@ def test_validation_error_serialises():
     body = info.value.to_dict()
     assert body["field"] == "N" and body["value"] == 5 and body["point"] == 1
     json.dumps(body)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n_values=st.lists(st.integers(100, 400), min_size=1, max_size=3, unique=True),
+    cx_values=st.lists(st.sampled_from([0.0, 0.05, 0.1, 0.2]), min_size=1, max_size=3, unique=True),
+    zip_len=st.integers(0, 3),
+    n_points=st.integers(0, 2),
+    replicates=st.integers(1, 3),
+)
+def test_expansion_size_order_and_seeds_property(n_values, cx_values, zip_len, n_points, replicates):
+    zipped = {"jee": [20.0 + i for i in range(zip_len)], "jie": [100.0 + i for i in range(zip_len)]}
+    points = [{"taujitter": 1.0 + i} for i in range(n_points)]
+    defn = make(
+        grid={"N": n_values, "cx": cx_values},
+        zip=zipped if zip_len else {},
+        points=points,
+        replicates=replicates,
+    )
+    runs = expand_sweep(defn)
+    assert len(runs) == len(n_values) * len(cx_values) * max(zip_len, 1) * max(n_points, 1) * replicates
+    sizes = [a["size"] for a in sweep_axes(defn)] + [replicates]
+    for r in runs:  # the run index is the row-major position over the axes
+        pos = np.unravel_index(r.index, sizes)
+        assert r.point["N"] == n_values[pos[0]] and r.point["cx"] == cx_values[pos[1]]
+        assert r.replicate == pos[-1]
+    assert len({r.seed for r in runs}) == len(runs)
+    assert len({r.cache_key for r in runs}) == len(runs)
