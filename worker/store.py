@@ -125,7 +125,7 @@ class SweepStore:
     # ---- reading ------------------------------------------------------------------------------
     def attrs(self, sweep_id: str) -> dict[str, Any]:
         """The sweep's attributes (definition, expansion, owner, created, provenance, axes, sizes)."""
-        return dict(self.group(sweep_id, mode="r").attrs)
+        return dict(self.meta(sweep_id))
 
     def n_runs(self, sweep_id: str) -> int:
         return int(self.attrs(sweep_id)["n_runs"])
@@ -139,11 +139,13 @@ class SweepStore:
         """The sweep's runs, re-expanded from the stored definition (checked against the stored keys)."""
         from worker.sweep import expand_sweep
 
-        runs = expand_sweep(self.definition(sweep_id))
-        stored = self.attrs(sweep_id)["expansion"]["cache_keys"]
-        if [r.cache_key for r in runs] != stored:
-            raise SweepStateError(sweep_id, "the stored definition no longer expands to the stored runs")
-        return runs
+        cached = _handles(self, sweep_id)
+        if cached[2] is None:
+            runs = expand_sweep(self.definition(sweep_id))
+            if [r.cache_key for r in runs] != self.attrs(sweep_id)["expansion"]["cache_keys"]:
+                raise SweepStateError(sweep_id, "the stored definition no longer expands to the stored runs")
+            cached[2] = runs
+        return list(cached[2])
 
     def statuses(self, sweep_id: str) -> list[str]:
         """Status of every run."""
@@ -313,13 +315,13 @@ def _check_index(sweep_id: str, index: int, g: zarr.Group | dict[str, Any]) -> N
         raise RunNotFoundError(sweep_id, index, total)
 
 
-_HANDLES: dict[tuple[str, int, int], tuple[dict[str, zarr.Array], dict[str, Any]]] = {}
+_HANDLES: dict[tuple[str, int, int], list[Any]] = {}
 _HANDLES_MAX = 16
 
 
-def _handles(store: SweepStore, sweep_id: str) -> tuple[dict[str, zarr.Array], dict[str, Any]]:
-    """Open arrays + attrs of a sweep once per process; keyed by the group file's identity, so a sweep
-    deleted and re-created under the same id is re-opened."""
+def _handles(store: SweepStore, sweep_id: str) -> list[Any]:
+    """[array handles, attrs, expanded runs or None] of a sweep, opened once per process; keyed by the group
+    file's identity, so a sweep deleted and re-created under the same id is re-opened."""
     path = store.path(sweep_id)
     try:
         st = (path / "zarr.json").stat()
@@ -330,7 +332,7 @@ def _handles(store: SweepStore, sweep_id: str) -> tuple[dict[str, zarr.Array], d
         if len(_HANDLES) >= _HANDLES_MAX:
             _HANDLES.pop(next(iter(_HANDLES)))
         g = zarr.open_group(str(path), mode="r+")
-        _HANDLES[key] = ({name: arr for name, arr in g.arrays()}, dict(g.attrs))
+        _HANDLES[key] = [dict(g.arrays()), dict(g.attrs), None]
     return _HANDLES[key]
 
 
