@@ -1,5 +1,5 @@
 """Status queries per second and latency percentiles of GET /sweeps/{id} with 50 concurrent clients while a
-sweep runs (target: p99 < 50 ms), beside a reference: a one-line FastAPI app under the same uvicorn and load.
+sweep runs (target: p99 < 50 ms), beside a reference: a one-route FastAPI app under the same uvicorn and load.
 
     python bench/api.py [--clients 50] [--procs 5] [--seconds 10] [--embedded]
 
@@ -192,21 +192,22 @@ def main() -> None:
     if opts.serve_reference:
         serve_reference(opts.serve_reference)
         return
-    procs = Processes()
+    procs, reference_proc = Processes(), Processes()
     with tempfile.TemporaryDirectory(prefix="pbn-bench-api-") as tmp:
         try:
-            port = free_port()
-            procs.start([sys.executable, __file__, "--serve-reference", str(port)])
-            wait_ok(f"http://127.0.0.1:{port}/ping")
-            reference = drive(f"http://127.0.0.1:{port}", "/ping", opts.clients, opts.procs, opts.seconds)
-            procs.stop()
             url = start_pbn(procs, Path(tmp), opts.embedded)
             sweep_id = httpx.post(f"{url}/sweeps", json=SWEEP, timeout=120).raise_for_status().json()["id"]
-            time.sleep(2.0)
+            time.sleep(2.0)  # the sweep is running from here on, for both measurements
+            port = free_port()
+            reference_proc.start([sys.executable, __file__, "--serve-reference", str(port)])
+            wait_ok(f"http://127.0.0.1:{port}/ping")
+            reference = drive(f"http://127.0.0.1:{port}", "/ping", opts.clients, opts.procs, opts.seconds)
+            reference_proc.stop()
             ours = drive(url, f"/sweeps/{sweep_id}", opts.clients, opts.procs, opts.seconds)
             state = httpx.get(f"{url}/sweeps/{sweep_id}", timeout=30).json()
             httpx.delete(f"{url}/sweeps/{sweep_id}", timeout=60)
         finally:
+            reference_proc.stop()
             procs.stop()
     where = "embedded LocalCluster" if opts.embedded else "separate dask scheduler + 1 worker"
     print(f"{opts.clients} concurrent clients in {opts.procs} processes, {opts.seconds:g} s each")
