@@ -51,6 +51,7 @@ class State(NamedTuple):
     Ix: np.ndarray
     x: np.ndarray
     block_sum: np.ndarray  # float64[4]
+    S: np.ndarray  # float64[5, N]: rows V, Ie, Ii, Ix, x (the fields above are views of these rows)
     bits: np.ndarray  # int64[BLOCK] scratch for 2^k
     poly: np.ndarray  # float64[BLOCK] scratch for the exp polynomial
     spikes: np.ndarray  # int64[N] this step's spikers
@@ -150,27 +151,28 @@ def eif_exp(V, VT, inv_dT, bits, poly):
 
 
 @njit(cache=True, nogil=True)
-def _scale(a, f):
-    for i in range(a.size):
-        a[i] *= f
-
-
-@njit(cache=True, nogil=True)
-def _euler_block(V, Ie, Ii, Ix, stim, poly, e2k, dt_cm, gL, EL, gLDT, Vth, with_stim):
-    """V += dt/Cm (I + leak + EIF) over one block (contiguous views); True if some V >= Vth."""
+def _euler_block(V, Ie, Ii, Ix, x, stim, poly, e2k, c, with_stim):
+    """One block (contiguous row views of State.S): V += dt/Cm (I + leak + EIF), then the current
+    decay of step 7 and the trace decay closing the previous step; True if some V >= Vth."""
+    dt_cm, gL, EL, gLDT, Vth = c.dt_cm, c.gL, c.EL, c.gLDT, c.Vth
+    fe, fi, fx, fs = c.fe, c.fi, c.fx, c.fs
     hit = False
     if with_stim:
         for i in range(V.size):
-            v = V[i]
-            nv = v + dt_cm * (stim[i] + Ie[i] + Ii[i] + Ix[i] + gL * (EL - v) + gLDT * (poly[i] * e2k[i]))
+            v, a, b, d = V[i], Ie[i], Ii[i], Ix[i]
+            nv = v + dt_cm * (stim[i] + a + b + d + gL * (EL - v) + gLDT * (poly[i] * e2k[i]))
             V[i] = nv
             hit |= not nv < Vth
+            Ie[i], Ii[i], Ix[i] = a * fe, b * fi, d * fx
+            x[i] *= fs
     else:
         for i in range(V.size):
-            v = V[i]
-            nv = v + dt_cm * (Ie[i] + Ii[i] + Ix[i] + gL * (EL - v) + gLDT * (poly[i] * e2k[i]))
+            v, a, b, d = V[i], Ie[i], Ii[i], Ix[i]
+            nv = v + dt_cm * (a + b + d + gL * (EL - v) + gLDT * (poly[i] * e2k[i]))
             V[i] = nv
             hit |= not nv < Vth
+            Ie[i], Ii[i], Ix[i] = a * fe, b * fi, d * fx
+            x[i] *= fs
     return hit
 
 
@@ -181,36 +183,29 @@ def neuron_pass(st, c, stim_on):
     Per block of BLOCK neurons: fast exp, Euler update of V, current decay (recurrent spikes of
     this step are added later already multiplied by the decay factor), the trace decay that
     closes the previous step, and a scan for V >= Vth only in blocks where some neuron crossed.
+    The five state rows live in one 2-d array so the fused loop vectorises.
     """
-    V, Ie, Ii, Ix, x, stim = st.V, st.Ie, st.Ii, st.Ix, st.x, st.stim
-    spikes = st.spikes
-    N = V.size
+    S, stim, spikes = st.S, st.stim, st.spikes
+    N = S.shape[1]
     ns = 0
     for lo in range(0, N, BLOCK):
         hi = min(lo + BLOCK, N)
         n = hi - lo
-        Vb, Ieb, Iib, Ixb = V[lo:hi], Ie[lo:hi], Ii[lo:hi], Ix[lo:hi]
+        Vb = S[0, lo:hi]
         poly, bits = st.poly[:n], st.bits[:n]
         eif_exp(Vb, c.VT, c.inv_dT, bits, poly)
         hit = _euler_block(
             Vb,
-            Ieb,
-            Iib,
-            Ixb,
+            S[1, lo:hi],
+            S[2, lo:hi],
+            S[3, lo:hi],
+            S[4, lo:hi],
             stim[lo:hi],
             poly,
             bits.view(np.float64),
-            c.dt_cm,
-            c.gL,
-            c.EL,
-            c.gLDT,
-            c.Vth,
+            c,
             stim_on,
         )
-        _scale(Ieb, c.fe)
-        _scale(Iib, c.fi)
-        _scale(Ixb, c.fx)
-        _scale(x[lo:hi], c.fs)
         if hit:
             for i in range(n):
                 if not Vb[i] < c.Vth:
@@ -218,7 +213,7 @@ def neuron_pass(st, c, stim_on):
                     ns += 1
     bad = False
     for j in range(ns):
-        if not np.isfinite(V[spikes[j]]):
+        if not np.isfinite(S[0, spikes[j]]):
             bad = True
     return ns, bad
 

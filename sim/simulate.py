@@ -202,18 +202,16 @@ def run_network(
 
 
 def _initial_state(p: SimParams, conn: Connectivity, V0: np.ndarray) -> State:
-    V = np.array(V0, dtype=np.float64, copy=True)
-    if V.shape != (p.N,):
-        raise ValueError(f"V0: expected shape ({p.N},), got {V.shape}")
+    V0 = np.asarray(V0, dtype=np.float64)
+    if V0.shape != (p.N,):
+        raise ValueError(f"V0: expected shape ({p.N},), got {V0.shape}")
     sums = block_sums(conn.out_ptr, conn.out_split, conn.weight, conn.Ne)
-    z = lambda: np.zeros(p.N)  # noqa: E731
+    S = np.zeros((5, p.N))
+    S[0] = V0
     return State(
-        V,
-        z(),
-        z(),
-        z(),
-        z(),
+        *S,
         sums,
+        S,
         np.zeros(BLOCK, np.int64),
         np.zeros(BLOCK),
         np.zeros(p.N, np.int64),
