@@ -32,33 +32,32 @@ def run_point(store_root: str, sweep_id: str, index: int, params_json: str, atte
     try:
         current = store.statuses_of(sweep_id, [index])[0]
         if current in FINISHED:
-            return {"index": index, "status": "skipped", "stored": current, "attempt": attempt, "wall_s": 0.0}
+            return _outcome(index, "skipped", attempt, started, stored=current)
         store.mark_running(sweep_id, index, info)
         sim_start = time.perf_counter()
         result = _simulate(params_json)
         sim_wall = time.perf_counter() - sim_start
-        finished = time.time()
-        info.update(finished_at=finished, wall_s=finished - started, sim_wall_s=sim_wall)
+        info.update(finished_at=time.time(), sim_wall_s=sim_wall)
+        info["wall_s"] = info["finished_at"] - started
         status = store.write_result(sweep_id, index, result, info)
-        return {
-            "index": index,
-            "status": status,
-            "attempt": attempt,
-            "wall_s": time.time() - started,
-            "sim_wall_s": sim_wall,
-            "error": "",
-        }
+        return _outcome(index, status, attempt, started, sim_wall_s=sim_wall)
     except Exception as exc:  # a bad point must not vanish into worker logs
         text = f"{type(exc).__name__}: {exc}"[:500] + "\n" + traceback.format_exc()[-ERROR_CHARS:]
         with contextlib.suppress(Exception):  # store unreachable: the coordinator records the error
             store.set_status(sweep_id, index, "failed", error=text)
-        return {
-            "index": index,
-            "status": "failed",
-            "attempt": attempt,
-            "wall_s": time.time() - started,
-            "error": text,
-        }
+        return _outcome(index, "failed", attempt, started, error=text)
+
+
+def _outcome(index: int, status: str, attempt: int, started: float, **extra: Any) -> dict[str, Any]:
+    """The small dict a task hands back to the coordinator."""
+    return {
+        "index": index,
+        "status": status,
+        "attempt": attempt,
+        "wall_s": time.time() - started,
+        "error": "",
+        **extra,
+    }
 
 
 def _simulate(params_json: str) -> Any:
