@@ -122,6 +122,10 @@ def test_auth_browser_cookie_only_for_reads(server, alice_sweep):
         assert alice_sweep in browser.get("/").text
         assert browser.delete(f"/sweeps/{alice_sweep}").status_code == 401  # no cross-site writes by cookie
         assert browser.get("/", params={"token": "wrong-token-xyz"}).status_code == 401
+    with server.http() as browser:
+        r = browser.post("/login", data={"token": BOB}, follow_redirects=False)
+        assert r.status_code == 303 and f"pbn_token={BOB}" in r.headers["set-cookie"]
+        assert browser.post("/login", data={"token": "wrong-token-xyz"}).status_code == 401
 
 
 def test_limits_over_limit_sweeps_refused_with_reason(server):
