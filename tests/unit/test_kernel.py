@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -105,3 +107,28 @@ def test_hebb_clips_and_recovers_from_zero():
     ee = J_ours[: p.Ne, : p.Ne][J[: p.Ne, : p.Ne] != 0] * p.sqrtN
     assert ee.min() >= 0.0 and ee.max() <= 26.0 + 1e-12
     assert np.any(ee == 26.0)
+
+
+@pytest.mark.parametrize("integrator", ["exact", "reference"])
+def test_each_spike_delivers_its_charge(integrator):
+    """'exact': a recurrent or X spike delivers exactly charge J; 'reference' loses a factor (1 - dt/tau)
+    on recurrent spikes (MODEL.md §1.7). Charge = dt x sum of the current seen by the V updates."""
+    N, Ne = 10, 8
+    J, Jx = np.zeros((N, N)), np.zeros((N, 2))
+    J[1, 0], J[2, 9], Jx[1, 0] = 0.3, -0.4, 0.5  # E 0 -> 1, I 9 -> 2, X 0 -> 1
+    p = SimParams(N=N, T=300.0, frac_ext=0.2, integrator=integrator, record=dict(cells=8, dt=0.1))
+    V0 = np.full(N, -75.0)
+    V0[[0, 9]] = -49.0  # neurons 0 and 9 fire once in step 1
+    res = run_network(p, connectivity_from_dense(J, Jx, Ne), (np.array([5.0]), np.array([0])), V0,
+                      cells=np.array([1, 2]), keep_all_spikes=True)  # fmt: skip
+    assert res.spike_neurons.tolist() == [0, 9]
+    # the value recorded at step n (after the decay) is the one the V update of step n+1 uses
+    q_e = p.dt * np.nansum(res.current_e[0])
+    q_i = p.dt * np.nansum(res.current_i[1])
+    fx = math.exp(-p.dt / p.taux) if integrator == "exact" else 1 - p.dt / p.taux
+    q_x = p.dt * np.nansum(res.current_x[0]) / fx  # plus the delivery step itself (the tail is exact)
+    loss_e = 1.0 if integrator == "exact" else 1 - p.dt / p.taue
+    loss_i = 1.0 if integrator == "exact" else 1 - p.dt / p.taui
+    assert q_e == pytest.approx(0.3 * loss_e, rel=1e-9)
+    assert q_i == pytest.approx(-0.4 * loss_i, rel=1e-9)
+    assert q_x == pytest.approx(0.5, rel=1e-9)
