@@ -48,8 +48,6 @@ class TokenBook:
 
 
 def _parse_entry(token: str, value: Any, where: str) -> tuple[str, User]:
-    if len(token) < 8:
-        raise ValueError(f"{where}: token for {value!r} is {len(token)} characters; expected at least 8")
     if isinstance(value, str):
         value = {"user": value}
     if not isinstance(value, dict) or "user" not in value:
@@ -57,6 +55,10 @@ def _parse_entry(token: str, value: Any, where: str) -> tuple[str, User]:
     name = str(value["user"])
     if not USER_RE.match(name):
         raise ValueError(f"{where}: user {name!r} must match {USER_RE.pattern}")
+    if len(token) < 8:
+        raise ValueError(
+            f"{where}: the token of user {name!r} has {len(token)} characters; expected at least 8"
+        )
     return token, User(name=name, admin=bool(value.get("admin", False)))
 
 

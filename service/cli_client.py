@@ -63,7 +63,7 @@ def serve(
     try:
         settings = Settings(**overrides)
         app = create_app(settings)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:  # bad PBN_* value, unreadable tokens file
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
     if not app.state.tokens.enabled and not is_loopback(settings.host):
