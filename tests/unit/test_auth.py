@@ -235,3 +235,15 @@ def test_tokenless_mode_is_single_user_admin(tmp_path):
             return (await c.get("/openapi.json")).status_code
 
     assert asyncio.run(health()) == 200
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({"PBN_TOKENS_FILE": "/nonexistent/tokens.yaml"}, "No such file"),
+        ({"PBN_TOKENS": "short=bob"}, "at least 8"),
+    ],
+)
+def test_serve_bad_token_configuration_exits_2(tmp_path, env, expected):
+    result = CliRunner().invoke(cli_app, ["serve", "--data", str(tmp_path)], env=env)
+    assert result.exit_code == 2 and expected in result.output
