@@ -30,6 +30,8 @@ from worker.sweep import SweepDefinition, SweepLimits, check_limits, expand_swee
 log = logging.getLogger("pbn.service")
 UNFINISHED = ("pending", "running")
 MAX_ERRORS = 50
+MAX_RETRIES = 5
+RETRY_AFTER_S = 30.0
 
 
 @dataclass
@@ -46,6 +48,7 @@ class SweepEntry:
     cancel_requested: bool = False
     errors: list[dict[str, Any]] = field(default_factory=list)  # failed runs (index, status, error), first 50
     failed_seen: int = 0
+    retries: int = 0  # coordinator crashes retried so far
     version: int = 0  # bumped whenever `progress` changes (keys the cached public JSON)
     public_cache: tuple[tuple[int, str], bytes] | None = None
     progress: SweepProgress | None = None
@@ -178,11 +181,34 @@ class Registry:
             self._on_progress(entry, runner, final)
         except ShutdownError:
             log.info("sweep %s left resumable at shutdown", entry.sweep_id)
+        except Exception:  # the cluster went away, the store hiccuped...: try again later, a few times
+            log.exception(
+                "coordinating sweep %s failed; retry %d of %d in %g s",
+                entry.sweep_id,
+                entry.retries + 1,
+                MAX_RETRIES,
+                RETRY_AFTER_S,
+            )
+            self._retry_later(entry)
         finally:
             with self._lock:
                 self._runners.pop(entry.sweep_id, None)
             if entry.state == "running":
                 entry.state = "stopped" if self._stopping.is_set() else _final_state(entry.progress)
+
+    def _retry_later(self, entry: SweepEntry) -> None:
+        """Queue a sweep whose coordinator crashed again after a pause (it resumes from the store)."""
+        if entry.retries >= MAX_RETRIES:
+            return
+        entry.retries += 1
+
+        def again() -> None:
+            if not (self._stopping.is_set() or entry.cancel_requested):
+                self._queue(entry)
+
+        timer = threading.Timer(RETRY_AFTER_S, again)
+        timer.daemon = True
+        timer.start()
 
     def _on_progress(self, entry: SweepEntry, runner: SweepRunner, progress: SweepProgress) -> None:
         """Keep the live counts and run durations; pass on a cancel; at shutdown leave the runner
