@@ -1,0 +1,76 @@
+"""The per-user scheduler: FIFO per user, users side by side, quota in neuron-seconds, skip on cancel."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from service.errors import QuotaExceededError
+from service.scheduler import Job, UserScheduler
+
+
+def recorder(log: list[tuple[str, str]], name: str, hold: threading.Event | None = None):
+    def run() -> None:
+        log.append(("start", name))
+        if hold is not None:
+            hold.wait(10)
+        log.append(("end", name))
+
+    return run
+
+
+def wait_until(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_scheduler_runs_one_users_sweeps_in_order_and_users_side_by_side():
+    sched, log, hold = UserScheduler(max_queued_neuron_s=100.0), [], threading.Event()
+    sched.submit(Job("a1", "alice", 10, recorder(log, "a1", hold)))
+    sched.submit(Job("a2", "alice", 10, recorder(log, "a2")))
+    sched.submit(Job("b1", "bob", 10, recorder(log, "b1")))
+    wait_until(lambda: ("end", "b1") in log)  # bob is not blocked by alice's running sweep
+    assert ("start", "a2") not in log  # alice's second sweep waits for her first
+    assert sched.outstanding("alice") == 20 and sched.outstanding("bob") == 0
+    hold.set()
+    wait_until(lambda: ("end", "a2") in log)
+    assert log.index(("end", "a1")) < log.index(("start", "a2"))
+    wait_until(lambda: sched.outstanding("alice") == 0)
+    sched.stop()
+
+
+def test_scheduler_quota_counts_unfinished_work_only():
+    sched, log, hold = UserScheduler(max_queued_neuron_s=25.0), [], threading.Event()
+    sched.check_quota("alice", 25.0)  # exactly at the limit is allowed
+    with pytest.raises(QuotaExceededError, match=r"alice.*26"):
+        sched.check_quota("alice", 26.0)
+    sched.submit(Job("a1", "alice", 20, recorder(log, "a1", hold)))
+    with pytest.raises(QuotaExceededError, match="20 neuron-seconds unfinished"):
+        sched.check_quota("alice", 10.0)
+    sched.check_quota("bob", 25.0)  # quotas are per user
+    hold.set()
+    wait_until(lambda: sched.outstanding("alice") == 0)
+    sched.check_quota("alice", 25.0)
+    sched.stop()
+
+
+def test_scheduler_cancelled_job_is_skipped_and_failures_do_not_stop_the_queue():
+    sched, log, hold = UserScheduler(max_queued_neuron_s=100.0), [], threading.Event()
+
+    def boom() -> None:
+        raise RuntimeError("coordinator crashed")
+
+    sched.submit(Job("a1", "alice", 1, recorder(log, "a1", hold)))
+    sched.submit(Job("a2", "alice", 1, recorder(log, "a2")))
+    sched.submit(Job("a3", "alice", 1, boom))
+    sched.submit(Job("a4", "alice", 1, recorder(log, "a4")))
+    sched.cancel("a2")
+    hold.set()
+    wait_until(lambda: ("end", "a4") in log)
+    assert ("start", "a2") not in log
+    wait_until(lambda: sched.outstanding("alice") == 0)
+    sched.stop()
