@@ -31,7 +31,7 @@ from sim.inputs import XSource
 from sim.simulate import run_network, warm_up
 warm_up()  # load every kernel from the on-disk cache before timing
 N, kw, T = {N}, {kw}, {T}
-walls = {{}}
+walls, cpus = {{}}, {{}}
 for t in ((1000.0, T) if T > 1000.0 else (T,)):
     conn = r = None
     gc.collect()
@@ -41,13 +41,15 @@ for t in ((1000.0, T) if T > 1000.0 else (T,)):
     conn = build_connectivity(p, rng)
     build = time.perf_counter() - t0
     V0 = rng.uniform(p.Vre, p.VT, p.N)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     r = run_network(p, conn, XSource(p, rng), V0, copy_weights=False)
     walls[t] = time.perf_counter() - t0
+    cpus[t] = time.process_time() - c0
     info = dict(nnz=int(conn.weight.size), nin=int(conn.in_syn.size), nx=int(conn.x_weight.size))
-per_s = (walls[T] - walls[1000.0]) / ((T - 1000.0) / 1000.0) if T > 1000.0 else walls[T] / (T / 1000.0)
+per = lambda d: (d[T] - d[1000.0]) / ((T - 1000.0) / 1000.0) if T > 1000.0 else d[T] / (T / 1000.0)
+per_s, cpu_per_s = per(walls), per(cpus)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps(dict(per_s=per_s, build_s=build, rss=rss,
+print(json.dumps(dict(per_s=per_s, cpu_per_s=cpu_per_s, build_s=build, rss=rss,
                       rate_e=r.summary["rate_e_hz"], status=r.summary["status"], **info)))
 """
 
@@ -62,11 +64,11 @@ net = orig.PlasticNeuralNetwork(N, T)
 net.connectivity()
 net.ffwd_spikes(T, cx=0.0)
 with contextlib.redirect_stdout(io.StringIO()):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     net.simulate(**kw)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps(dict(per_s=wall / (T / 1000.0), rss=rss)))
+print(json.dumps(dict(per_s=wall / (T / 1000.0), cpu_per_s=cpu / (T / 1000.0), rss=rss)))
 """
 
 
@@ -105,6 +107,20 @@ def ensure_original_version_file() -> None:
                 version.write_text("0.0.6\n")
 
 
+def _row(N: int, mode: str, ours: dict, orig: dict) -> str:
+    """One line of the table (NaN where a measurement failed; the error is appended)."""
+    o, g = ours.get("per_s", math.nan), orig.get("per_s", math.nan)
+    oc, gc = ours.get("cpu_per_s", math.nan), orig.get("cpu_per_s", math.nan)
+    line = (
+        f"{N:>6} {mode:>12} {o:>9.3f} {g:>9.3f} {g / o:>9.1f} {oc:>9.3f} {gc:>9.3f} {gc / oc:>6.1f} "
+        f"{ours.get('rss', 0) / 2**20:>8.0f} {orig.get('rss', 0) / 2**20:>8.0f}"
+    )
+    for who, d in (("ours", ours), ("orig", orig)):
+        if "error" in d:
+            line += f"  {who}: {d['error']}"
+    return line
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="*", default=[1000, 2000, 5000])
@@ -113,9 +129,20 @@ def main() -> None:
     args = ap.parse_args()
     ensure_original_version_file()
     rows = []
-    print(
-        f"{'N':>6} {'mode':>12} {'ours s/s':>9} {'orig s/s':>9} {'speed-up':>9} {'ours MB':>8} {'orig MB':>8}"
+    head = (
+        "N",
+        "mode",
+        "ours s/s",
+        "orig s/s",
+        "speed-up",
+        "ours cpu",
+        "orig cpu",
+        "cpu x",
+        "ours MB",
+        "orig MB",
     )
+    print("{:>6} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9} {:>6} {:>8} {:>8}".format(*head))
+    print("(s/s: wall seconds per simulated second; cpu: process CPU seconds per simulated second)")
     for N in args.sizes:
         for mode, kw in MODES.items():
             ours = measure(OURS.format(N=N, kw=repr(kw), T=5000.0))
@@ -125,12 +152,7 @@ def main() -> None:
                 else measure(ORIGINAL.format(N=N, kw=repr(kw), T=ORIGINAL_T_MS.get(N, 1000)))
             )
             rows.append(dict(N=N, mode=mode, ours=ours, orig=orig))
-            ratio = orig.get("per_s", math.nan) / ours.get("per_s", math.nan)
-            o, g = ours.get("per_s", math.nan), orig.get("per_s", math.nan)
-            print(f"{N:>6} {mode:>12} {o:>9.3f} {g:>9.3f} "
-                  f"{ratio:>9.1f} {ours.get('rss', 0) / 2**20:>8.0f} {orig.get('rss', 0) / 2**20:>8.0f}"
-                  + (f"  ours: {ours['error']}" if "error" in ours else "")
-                  + (f"  orig: {orig['error']}" if "error" in orig else ""))  # fmt: skip
+            print(_row(N, mode, ours, orig))
     if args.n50k:
         r = measure(OURS.format(N=50_000, kw=repr(MODES["istdp_ei_ii"]), T=200.0))
         print(f"N=50,000 iSTDP EI+II: {json.dumps(r)}")
