@@ -23,13 +23,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 
 SWEEP = {
     "name": "bench-api",
-    "base": {"T": 20000, "eta_ei": 1.5e-5},
+    "base": {"T": 60000, "eta_ei": 1.5e-5},
     "grid": {"N": [1000, 1200, 1400, 1600, 1800, 2000]},
     "replicates": 4,
     "record": {"weights": 10, "cells": 10, "dt": 10.0},
@@ -133,7 +134,11 @@ async def _client(url: str, path: str, stop_at: float, latencies: list[float], e
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         while time.perf_counter() < stop_at:
             t0 = time.perf_counter()
-            response = await http.get(path)
+            try:
+                response = await http.get(path)
+            except httpx.HTTPError:  # counted, not fatal: the bench reports errors
+                errors.append(-1)
+                continue
             latencies.append(time.perf_counter() - t0)
             if response.status_code != 200:
                 errors.append(response.status_code)
@@ -149,10 +154,14 @@ def _load_process(url: str, path: str, n: int, start_at: float, seconds: float, 
         await asyncio.gather(*(_client(url, path, stop_at, latencies, errors) for _ in range(n)))
         return latencies, errors
 
-    out.put(asyncio.run(run()))
+    try:
+        out.put(asyncio.run(run()))
+    except BaseException as exc:  # always answer, so the parent never waits for a dead client process
+        out.put(([], [f"{type(exc).__name__}: {exc}"]))
+        raise
 
 
-def drive(url: str, path: str, clients: int, procs: int, seconds: float) -> dict[str, float]:
+def drive(url: str, path: str, clients: int, procs: int, seconds: float) -> dict[str, Any]:
     """Run `clients` concurrent request loops spread over `procs` processes; latency stats in ms."""
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
@@ -171,13 +180,14 @@ def drive(url: str, path: str, clients: int, procs: int, seconds: float) -> dict
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
         "errors": float(sum(len(e) for _, e in results)),
+        "error_kinds": sorted({str(x) for _, e in results for x in e})[:5],
     }
 
 
-def line(name: str, r: dict[str, float]) -> str:
+def line(name: str, r: dict[str, Any]) -> str:
     return (
         f"  {name:<34} {r['qps']:7.0f} q/s   p50 {r['p50_ms']:7.1f} ms   p99 {r['p99_ms']:7.1f} ms"
-        f"   errors {r['errors']:.0f}"
+        f"   errors {r['errors']:.0f} {' '.join(r['error_kinds'])}"
     )
 
 

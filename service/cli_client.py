@@ -72,6 +72,7 @@ def serve(
             f"single-user and binds only to loopback; --host {settings.host} refused"
         )
         raise typer.Exit(2)
+    sys.setswitchinterval(0.001)  # request latency: background threads (Dask client, coordinators) yield sooner
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=10)
 
 
