@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -119,6 +120,9 @@ def main() -> None:
         f"(inside the task, store reads/writes only: {100 * in_task:.2f}%; target < 2% for runs >= 1 s)"
     )
     print(f"mean simulation time per run: {one['sim_s'] / one['runs']:.3f} s")
+    slow = (two["sim_s"] / two["runs"]) / (one["sim_s"] / one["runs"])
+    print(f"simulation time per run, 2 workers vs 1: {slow:.2f}x (1.0 on idle cores, above: shared cores)")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"store size per run: {one['store_bytes_per_run'] / 1024:.1f} KiB")
     print(
         f"10,000 runs: expand {expansion['expand_s']:.2f} s, create store {expansion['create_s']:.2f} s, "

@@ -8,11 +8,14 @@ from typing import Any
 
 import numpy as np
 import zarr
+from zarr.codecs import BloscCodec
 
 from worker.layout import array_specs, chunk_shape
 from worker.provenance import provenance
 
 FORMAT = "pbn-sweep-store/1"
+FAST_COMPRESSOR = BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")
+"""For the large result arrays: as small as zarr's default zstd here, and faster to write."""
 STATUSES: tuple[str, ...] = ("pending", "running", "done", "failed", "cancelled", "diverged", "reused")
 
 
@@ -68,6 +71,7 @@ def create_run_arrays(g: zarr.Group, n: int, sizes: dict[str, int], keys: list[s
             dtype=spec.dtype,
             fill_value=spec.fill,
             dimension_names=spec.dims,
+            compressors=FAST_COMPRESSOR,
         )
 
 

@@ -224,8 +224,9 @@ class SweepStore:
         for spec in array_specs(meta["sizes"]):
             value = getattr(result, spec.source)
             target = self.array(sweep_id, spec.name).shape[1:]
-            rows[spec.name] = np.full(target, spec.fill, dtype=spec.dtype)
-            if value is not None:
+            if value is None:
+                rows[spec.name] = np.full(target, spec.fill, dtype=spec.dtype)
+            else:
                 rows[spec.name] = pad_to(value, target, spec.fill, spec.dtype, spec.name)
                 shapes[spec.name] = list(np.shape(value))
         rows["summary"] = np.array([_as_float(result.summary.get(k)) for k in meta["summary_keys"]])
