@@ -7,6 +7,7 @@ point NUMBA_CACHE_DIR at local disk so workers share the on-disk cache.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import os
 from typing import Any
@@ -21,8 +22,9 @@ class WarmUpPlugin(WorkerPlugin):
 
     name = "pbn-warm-up"
 
-    def setup(self, worker: Any) -> None:
-        warm_up_here()
+    async def setup(self, worker: Any) -> None:
+        """In a thread: a first compile can take a minute and must not block the worker's event loop."""
+        await asyncio.to_thread(warm_up_here)
 
 
 def warm_up_here() -> str:
