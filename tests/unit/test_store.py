@@ -248,3 +248,14 @@ def test_spike_raster_round_trip_and_opt_in_loading(tmp_path):
     assert "spike_times_ms" not in open_sweep(store, sweep_id)
     ds = open_sweep(store, sweep_id, variables=["spike_times_ms"])
     assert ds.spike_times_ms.dims == ("cx", "replicate", "spike")
+
+
+def test_plain_xarray_open_zarr_reads_the_store(small):
+    import xarray as xr
+
+    store, sweep_id, runs = small
+    raw = xr.open_zarr(str(store.path(sweep_id)), consolidated=False)
+    assert raw.sizes["run"] == len(runs)
+    assert list(raw["N"].values) == [r.point["N"] for r in runs]
+    assert raw["weight_samples"].dims == ("run", "block", "synapse", "time")
+    assert list(raw["block"].values) == ["ee", "ei", "ie", "ii"]
