@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import signal
+import time
 
 import pandas as pd
 import pytest
@@ -98,6 +99,18 @@ def test_e2e_api_killed_mid_sweep_resumes_without_recomputing(cluster, data, log
         ), index
 
 
+def busy_worker(http, cluster, timeout: float = 20.0) -> str:
+    """Name of a live worker the scheduler reports executing a task (so the kill lands mid-task)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for worker in http.get("/cluster").json()["workers"]:
+            if worker["tasks_processing"] > 0 and worker["name"] in cluster.workers:
+                return worker["name"]
+        time.sleep(0.1)
+    print("no worker reported a running task; killing one anyway")
+    return next(iter(cluster.workers))
+
+
 def test_e2e_worker_killed_mid_sweep_completes(cluster, api, data):
     store = SweepStore(data)
     with api.http() as http:
@@ -105,11 +118,13 @@ def test_e2e_worker_killed_mid_sweep_completes(cluster, api, data):
             "/sweeps", json=definition("kill", list(range(300, 540, 20)), T=8000.0, seed=7)
         ).json()["id"]
         wait_for(http, sweep_id, until=lambda s: s["counts"]["done"] >= 2, timeout=120)
-        cluster.workers["b"].kill()
+        victim = busy_worker(http, cluster)
+        cluster.workers[victim].kill()
         assert store.statuses(sweep_id).count("done") < 12, "finished before the kill: make it longer"
         status = wait_for(http, sweep_id, timeout=180)
     assert status["state"] == "done", status
     assert status["counts"]["done"] == 12 and status["counts"]["failed"] == 0, status
     assert store.statuses(sweep_id) == ["done"] * 12
+    del cluster.workers[victim]
     cluster.add_worker("c")  # leave two workers for anything after this test
     wait_workers(cluster.dashboard, 2)
