@@ -217,13 +217,13 @@ class SweepStore:
 
     def write_result(self, sweep_id: str, index: int, result: SimResult, info: dict[str, Any]) -> str:
         """Write a run's arrays, summary and info (concurrently), then its status ("done"/"diverged") last."""
-        meta = self.meta(sweep_id)
+        arrays, meta, _ = _handles(self, sweep_id)
         _check_index(sweep_id, index, meta)
         rows: dict[str, Any] = {}
         shapes: dict[str, list[int]] = {}
         for spec in array_specs(meta["sizes"]):
             value = getattr(result, spec.source)
-            target = self.array(sweep_id, spec.name).shape[1:]
+            target = arrays[spec.name].shape[1:]
             if value is None:
                 rows[spec.name] = np.full(target, spec.fill, dtype=spec.dtype)
             else:
@@ -236,7 +236,7 @@ class SweepStore:
         rows["run_info"] = np.array(json.dumps(info), dtype=object)
         rows["error"] = np.array(str(reason) if status == "diverged" else "", dtype=object)
         self.write_rows(sweep_id, index, rows)
-        self.array(sweep_id, "status")[index] = CODES[status]
+        arrays["status"][index] = CODES[status]
         if status == "done":
             self.record_cache(meta["expansion"]["cache_keys"][index], sweep_id, index)
         return status
@@ -244,9 +244,11 @@ class SweepStore:
     def write_rows(self, sweep_id: str, index: int, rows: dict[str, np.ndarray]) -> None:
         """Write one run's row of several arrays at once (distinct chunks, so concurrency is safe)."""
 
+        arrays = _handles(self, sweep_id)[0]
+
         async def write_all() -> None:
             await asyncio.gather(
-                *(self.array(sweep_id, name).async_array.setitem(index, row) for name, row in rows.items())
+                *(arrays[name].async_array.setitem(index, row) for name, row in rows.items())
             )
 
         zarr_sync(write_all())
@@ -328,7 +330,7 @@ def _handles(store: SweepStore, sweep_id: str) -> list[Any]:
         st = (path / "zarr.json").stat()
     except FileNotFoundError:
         raise SweepNotFoundError(sweep_id) from None
-    key = (str(path.resolve()), st.st_ino, st.st_mtime_ns)
+    key = (os.path.abspath(path), st.st_ino, st.st_mtime_ns)
     if key not in _HANDLES:
         if len(_HANDLES) >= _HANDLES_MAX:
             _HANDLES.pop(next(iter(_HANDLES)))
