@@ -11,14 +11,18 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from sim.fastexp import LN2_HI, LN2_LO, LOG2E, Y_MAX, Y_MIN
 from sim.plasticity import apply_block
 
 OK, DIVERGED_RATE, DIVERGED_NONFINITE = 0, 1, 2
 BLOCK = 256
-"""Neurons per cache block of the neuron pass (scratch buffers have this size)."""
+"""Size of the legacy exp scratch buffers in State (unused by the fused neuron pass)."""
+SCAN = 64
+"""Cells per vectorised 'any V >= Vth' test of the threshold scan."""
 ACC_EVERY = 10
 SAMPLE_EVERY = 10
 """Sampled synapse weights enter their bin mean every this many steps (1 ms): they are scattered in
@@ -127,40 +131,63 @@ class Rec(NamedTuple):
     inv_count: np.ndarray  # float64[4] 1 / synapses per block (0 if none)
 
 
+@intrinsic
+def _bits_as_f64(typingctx, x):
+    """Reinterpret an int64 bit pattern as float64 (free; keeps the exp loop vectorisable)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def eif_exp(V, VT, inv_dT, bits, poly):
-    """exp((V - VT)/DeltaT) as poly * 2^k into the scratch arrays (see sim.fastexp), vectorised."""
-    for i in range(V.size):
-        t = min(max((V[i] - VT) * inv_dT, Y_MIN), Y_MAX)
-        kf = np.floor(t * LOG2E + 0.5)
-        r = (t - kf * LN2_HI) - kf * LN2_LO
-        p = 2.50521083854417187751e-08
-        p = p * r + 2.75573192239858906526e-07
-        p = p * r + 2.75573192239858906526e-06
-        p = p * r + 2.48015873015873015873e-05
-        p = p * r + 1.98412698412698412698e-04
-        p = p * r + 1.38888888888888888889e-03
-        p = p * r + 8.33333333333333333333e-03
-        p = p * r + 4.16666666666666666667e-02
-        p = p * r + 1.66666666666666666667e-01
-        p = p * r + 0.5
-        p = p * r + 1.0
-        p = p * r + 1.0
-        poly[i] = p
-        bits[i] = (np.int64(kf) + 1023) << 52
+def _exp_parts(v, VT, inv_dT):
+    """(P(r), bits of 2^k) with exp((v - VT)/DeltaT) = P(r) 2^k (see sim.fastexp; FMA contraction only)."""
+    t = min(max((v - VT) * inv_dT, Y_MIN), Y_MAX)
+    kf = np.floor(t * LOG2E + 0.5)
+    r = (t - kf * LN2_HI) - kf * LN2_LO
+    p = 2.50521083854417187751e-08
+    p = p * r + 2.75573192239858906526e-07
+    p = p * r + 2.75573192239858906526e-06
+    p = p * r + 2.48015873015873015873e-05
+    p = p * r + 1.98412698412698412698e-04
+    p = p * r + 1.38888888888888888889e-03
+    p = p * r + 8.33333333333333333333e-03
+    p = p * r + 4.16666666666666666667e-02
+    p = p * r + 1.66666666666666666667e-01
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p, (np.int64(kf) + 1023) << 52
 
 
 @njit(cache=True, nogil=True)
-def _euler_block(V, Ie, Ii, Ix, x, stim, poly, e2k, c, with_stim):
-    """One block (contiguous row views of State.S): V += dt/Cm (I + leak + EIF), then the current
-    decay of step 7 and the trace decay closing the previous step; True if some V >= Vth."""
-    dt_cm, gL, EL, gLDT, Vth = c.dt_cm, c.gL, c.EL, c.gLDT, c.Vth
+def eif_exp(V, VT, inv_dT, bits, poly):
+    """exp((V - VT)/DeltaT) as poly * 2^k into two arrays: the kernel's exp, exposed for tests."""
+    for i in range(V.size):
+        poly[i], bits[i] = _exp_parts(V[i], VT, inv_dT)
+
+
+@njit(cache=True, nogil=True)
+def _eif(v, VT, inv_dT):
+    """exp((v - VT)/DeltaT) = P(r) * 2^k, the product rounded once (as poly * bits.view(float64))."""
+    p, b = _exp_parts(v, VT, inv_dT)
+    return p * _bits_as_f64(b)
+
+
+@njit(cache=True, nogil=True)
+def _euler(V, Ie, Ii, Ix, x, stim, c, with_stim):
+    """V += dt/Cm (I + leak + EIF) for all cells, then the current decay of step 7 and the trace decay
+    closing the previous step, in one vectorised loop (the callee keeps its own FMA flags); True if
+    some V >= Vth. The arrays are whole rows: one loop, no per-block set-up."""
+    dt_cm, gL, EL, gLDT, Vth, VT, inv_dT = c.dt_cm, c.gL, c.EL, c.gLDT, c.Vth, c.VT, c.inv_dT
     fe, fi, fx, fs = c.fe, c.fi, c.fx, c.fs
     hit = False
     if with_stim:
         for i in range(V.size):
             v, a, b, d = V[i], Ie[i], Ii[i], Ix[i]
-            nv = v + dt_cm * (stim[i] + a + b + d + gL * (EL - v) + gLDT * (poly[i] * e2k[i]))
+            nv = v + dt_cm * (stim[i] + a + b + d + gL * (EL - v) + gLDT * _eif(v, VT, inv_dT))
             V[i] = nv
             hit |= not nv < Vth
             Ie[i], Ii[i], Ix[i] = a * fe, b * fi, d * fx
@@ -168,7 +195,7 @@ def _euler_block(V, Ie, Ii, Ix, x, stim, poly, e2k, c, with_stim):
     else:
         for i in range(V.size):
             v, a, b, d = V[i], Ie[i], Ii[i], Ix[i]
-            nv = v + dt_cm * (a + b + d + gL * (EL - v) + gLDT * (poly[i] * e2k[i]))
+            nv = v + dt_cm * (a + b + d + gL * (EL - v) + gLDT * _eif(v, VT, inv_dT))
             V[i] = nv
             hit |= not nv < Vth
             Ie[i], Ii[i], Ix[i] = a * fe, b * fi, d * fx
@@ -177,40 +204,34 @@ def _euler_block(V, Ie, Ii, Ix, x, stim, poly, e2k, c, with_stim):
 
 
 @njit(cache=True, nogil=True)
-def neuron_pass(st, c, stim_on):
-    """Steps 2, 3, 7 and the previous step's 8 in one cache-blocked pass; returns (spikers, non-finite).
-
-    Per block of BLOCK neurons: fast exp, Euler update of V, current decay (recurrent spikes of
-    this step are added later already multiplied by the decay factor), the trace decay that
-    closes the previous step, and a scan for V >= Vth only in blocks where some neuron crossed.
-    The five state rows live in one 2-d array so the fused loop vectorises.
-    """
-    S, stim, spikes = st.S, st.stim, st.spikes
-    N = S.shape[1]
+def _scan(V, Vth, spikes):
+    """Indices with V >= Vth into `spikes` (ascending); a vectorised test per SCAN cells first."""
     ns = 0
-    for lo in range(0, N, BLOCK):
-        hi = min(lo + BLOCK, N)
-        n = hi - lo
-        Vb = S[0, lo:hi]
-        poly, bits = st.poly[:n], st.bits[:n]
-        eif_exp(Vb, c.VT, c.inv_dT, bits, poly)
-        hit = _euler_block(
-            Vb,
-            S[1, lo:hi],
-            S[2, lo:hi],
-            S[3, lo:hi],
-            S[4, lo:hi],
-            stim[lo:hi],
-            poly,
-            bits.view(np.float64),
-            c,
-            stim_on,
-        )
+    for lo in range(0, V.size, SCAN):
+        hi = min(lo + SCAN, V.size)
+        hit = False
+        for i in range(lo, hi):
+            hit |= not V[i] < Vth
         if hit:
-            for i in range(n):
-                if not Vb[i] < c.Vth:
-                    spikes[ns] = lo + i
+            for i in range(lo, hi):
+                if not V[i] < Vth:
+                    spikes[ns] = i
                     ns += 1
+    return ns
+
+
+@njit(cache=True, nogil=True)
+def neuron_pass(st, c, stim_on):
+    """Steps 2, 3, 7 and the previous step's 8; returns (number of spikers, non-finite spiker V).
+
+    One fused loop over all cells: fast exp, Euler update of V, current decay (recurrent spikes of
+    this step are added later already multiplied by the decay factor), the trace decay that closes
+    the previous step; then the threshold scan only if some V crossed.
+    """
+    S, spikes = st.S, st.spikes
+    if not _euler(S[0], S[1], S[2], S[3], S[4], st.stim, c, stim_on):
+        return 0, False
+    ns = _scan(S[0], c.Vth, spikes)
     bad = False
     for j in range(ns):
         if not np.isfinite(S[0, spikes[j]]):
