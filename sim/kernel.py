@@ -20,9 +20,7 @@ from sim.plasticity import apply_block
 
 OK, DIVERGED_RATE, DIVERGED_NONFINITE = 0, 1, 2
 BLOCK = 256
-"""Size of the legacy exp scratch buffers in State (unused by the fused neuron pass)."""
-SCAN = 64
-"""Cells per vectorised 'any V >= Vth' test of the threshold scan."""
+"""Neurons per block of the neuron pass (also the size of State's spare exp scratch buffers)."""
 ACC_EVERY = 10
 SAMPLE_EVERY = 10
 """Sampled synapse weights enter their bin mean every this many steps (1 ms): they are scattered in
@@ -178,9 +176,9 @@ def _eif(v, VT, inv_dT):
 
 @njit(cache=True, nogil=True)
 def _euler(V, Ie, Ii, Ix, x, stim, c, with_stim):
-    """V += dt/Cm (I + leak + EIF) for all cells, then the current decay of step 7 and the trace decay
+    """V += dt/Cm (I + leak + EIF) for the given cells, then the current decay of step 7 and the trace decay
     closing the previous step, in one vectorised loop (the callee keeps its own FMA flags); True if
-    some V >= Vth. The arrays are whole rows: one loop, no per-block set-up."""
+    some V >= Vth."""
     dt_cm, gL, EL, gLDT, Vth, VT, inv_dT = c.dt_cm, c.gL, c.EL, c.gLDT, c.Vth, c.VT, c.inv_dT
     fe, fi, fx, fs = c.fe, c.fi, c.fx, c.fs
     hit = False
@@ -204,34 +202,24 @@ def _euler(V, Ie, Ii, Ix, x, stim, c, with_stim):
 
 
 @njit(cache=True, nogil=True)
-def _scan(V, Vth, spikes):
-    """Indices with V >= Vth into `spikes` (ascending); a vectorised test per SCAN cells first."""
-    ns = 0
-    for lo in range(0, V.size, SCAN):
-        hi = min(lo + SCAN, V.size)
-        hit = False
-        for i in range(lo, hi):
-            hit |= not V[i] < Vth
-        if hit:
-            for i in range(lo, hi):
-                if not V[i] < Vth:
-                    spikes[ns] = i
-                    ns += 1
-    return ns
-
-
-@njit(cache=True, nogil=True)
 def neuron_pass(st, c, stim_on):
     """Steps 2, 3, 7 and the previous step's 8; returns (number of spikers, non-finite spiker V).
 
-    One fused loop over all cells: fast exp, Euler update of V, current decay (recurrent spikes of
-    this step are added later already multiplied by the decay factor), the trace decay that closes
-    the previous step; then the threshold scan only if some V crossed.
+    Per block of BLOCK cells, one fused vectorised loop: fast exp, Euler update of V, current decay
+    (recurrent spikes of this step are added later already multiplied by the decay factor), the
+    trace decay that closes the previous step; then a threshold scan only in blocks where some V
+    crossed. (In the full kernel, blocks measured faster than one loop over all cells.)
     """
-    S, spikes = st.S, st.spikes
-    if not _euler(S[0], S[1], S[2], S[3], S[4], st.stim, c, stim_on):
-        return 0, False
-    ns = _scan(S[0], c.Vth, spikes)
+    S, stim, spikes = st.S, st.stim, st.spikes
+    N = S.shape[1]
+    ns = 0
+    for lo in range(0, N, BLOCK):
+        hi = min(lo + BLOCK, N)
+        if _euler(S[0, lo:hi], S[1, lo:hi], S[2, lo:hi], S[3, lo:hi], S[4, lo:hi], stim[lo:hi], c, stim_on):
+            for i in range(lo, hi):
+                if not S[0, i] < c.Vth:
+                    spikes[ns] = i
+                    ns += 1
     bad = False
     for j in range(ns):
         if not np.isfinite(S[0, spikes[j]]):
