@@ -254,17 +254,22 @@ def deliver_recurrent(net, st, c, ns):
 
 
 @njit(cache=True, nogil=True)
+def _add_at(dst, src, idx):
+    """dst[q] += src[idx[q]] for every q."""
+    for q in range(idx.size):
+        dst[q] += src[idx[q]]
+
+
+@njit(cache=True, nogil=True)
 def record_step(n, st, c, rec, ns, net):
     """Step 9: bin sums of recorded cells, sampled/block-mean weights, spike counts, raster."""
     b = (n - 1) // c.rec_steps
     rec.bin_steps[b] += 1
     cells = rec.cells
-    for q in range(cells.size):
-        i = cells[q]
-        rec.cur_e[b, q] += st.Ie[i]
-        rec.cur_i[b, q] += st.Ii[i]
-        rec.cur_x[b, q] += st.Ix[i]
-        rec.volt[b, q] += st.V[i]
+    _add_at(rec.cur_e[b], st.Ie, cells)
+    _add_at(rec.cur_i[b], st.Ii, cells)
+    _add_at(rec.cur_x[b], st.Ix, cells)
+    _add_at(rec.volt[b], st.V, cells)
     for blk in range(4):
         rec.wmean[blk, b] += st.block_sum[blk] * rec.inv_count[blk]
     if ((n - 1) % c.rec_steps) % SAMPLE_EVERY == 0:  # scattered reads: sampled every SAMPLE_EVERY steps
