@@ -1,0 +1,100 @@
+"""In-process A/B timing of kernel variants: CPU s per simulated s of each, on one shared network.
+
+    python bench/kernel_ab.py sim/kernel.py /tmp/variant.py [--n 5000 --chunks 16]
+
+Each argument is a copy of `sim/kernel.py` (edited as you like; it may import its own helpers).
+All variants run the same network, X spikes and initial state (their own copies), alternating
+1 s chunks in rotating order, so machine load hits them alike; the first chunk (compilation,
+cold caches) is not counted. Prints the mean CPU s per simulated s and whether each variant ends
+with the same V and weights as the first (bit for bit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sim import recording
+from sim.connectivity import block_sizes, build_connectivity, post_update_blocks, with_incoming
+from sim.inputs import XSource
+from sim.params import SimParams
+from sim.plasticity import plasticity_table
+from sim.simulate import (
+    _chunk_cap,
+    _initial_state,
+    choose_cells,
+    make_consts,
+    make_net,
+    raster_choice,
+    sample_positions,
+)
+
+MODES = {"static": {}, "istdp_ei_ii": {"eta_ei": 1.5e-5, "eta_ii": 1.5e-5}}
+
+
+def load(path: str, i: int):
+    """Import a kernel file as its own module (its directory is put on sys.path for helpers)."""
+    sys.path.insert(0, str(Path(path).resolve().parent))
+    spec = importlib.util.spec_from_file_location(f"kernel_variant_{i}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def setup(p: SimParams, K, shared: dict) -> list:
+    """Kernel arguments of variant K on its own copy of the weights, state and recordings."""
+    conn, c, rec_args = shared["conn"], shared["consts"], shared["rec_args"]
+    cn = conn._replace(weight=conn.weight.copy())
+    st = _initial_state(p, cn, shared["V0"])._asdict()
+    state = K.State(**{f: st[f] for f in K.State._fields})
+    consts = K.Consts(**{f: getattr(c, f) for f in K.Consts._fields})
+    net = K.Net(*make_net(cn))
+    return [net, state, consts, K.Plast(*shared["plast"]), K.Rec(*recording.allocate(*rec_args))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("kernels", nargs="+")
+    ap.add_argument("--n", type=int, default=5000)
+    ap.add_argument("--chunks", type=int, default=16)
+    ap.add_argument("--mode", choices=list(MODES), default="istdp_ei_ii")
+    a = ap.parse_args()
+    mods = [load(k, i) for i, k in enumerate(a.kernels)]
+    p = SimParams(N=a.n, T=1000.0 * a.chunks, cx=0.0, seed=1, record=dict(dt=100.0), **MODES[a.mode])
+    rng = np.random.default_rng(0)
+    conn = build_connectivity(p, rng)
+    V0 = rng.uniform(p.Vre, p.VT, p.N)
+    xs = XSource(p, np.random.default_rng(5))
+    samp, cells = sample_positions(p, conn, None, rng), choose_cells(p, rng)
+    flags, coef = plasticity_table(p)
+    conn = with_incoming(conn, post_update_blocks(p))
+    sizes = block_sizes(conn)
+    lay = recording.make_layout(p)
+    n_e, n_i, first, cap = raster_choice(p, False)
+    c = make_consts(p, lay, (n_e, n_i, first))
+    inv = np.where(sizes > 0, 1.0 / np.maximum(sizes, 1), 0.0)
+    rec_args = (p, lay, cells, np.where(flags[:, None] > 0, samp, -1), inv, _chunk_cap(p, c, 10000, cap))
+    shared = dict(conn=conn, consts=c, rec_args=rec_args, V0=V0, plast=(flags, coef))
+    runs = [setup(p, K, shared) for K in mods]
+    cpu = np.zeros(len(mods))
+    steps = recording.steps_of(1000.0, p.dt)
+    for k in range(a.chunks):
+        n0 = 1 + k * steps
+        xs_step, xs_id = xs.take(n0 + steps)
+        for i in np.roll(np.arange(len(mods)), -k):
+            t0 = time.process_time()
+            mods[i].run_steps(n0, n0 + steps, xs_step, xs_id, *runs[i])
+            cpu[i] += (time.process_time() - t0) if k > 0 else 0.0
+    ref = runs[0]
+    for path, t, r in zip(a.kernels, cpu / (a.chunks - 1), runs, strict=True):
+        same = np.array_equal(r[1].V, ref[1].V) and np.array_equal(r[0].weight, ref[0].weight)
+        print(f"{t:.4f} CPU s/s  same as first: {same}  {path}")
+
+
+if __name__ == "__main__":
+    main()
