@@ -1,13 +1,16 @@
 """Status queries per second and latency percentiles of GET /sweeps/{id} with 50 concurrent clients while a
 sweep runs (target: p99 < 50 ms), beside a reference: a one-route FastAPI app under the same uvicorn and load.
 
-    python bench/api.py [--clients 50] [--procs 5] [--seconds 10] [--embedded]
+    python bench/api.py [--clients 50] [--seconds 10] [--embedded] [--httpx [--procs 5]]
 
-It starts a `dask scheduler`, one `dask worker` and `pbn serve` (or `pbn serve` alone with its embedded
-LocalCluster, --embedded) on free ports with a temporary store, submits a sweep that keeps the worker busy,
-and drives the API from `--procs` client processes, each running clients/procs httpx.AsyncClient loops
-(one connection per client: a single process with 50 connections measures httpx's pool, not the server).
-Everything it starts is stopped at the end.
+It starts a `dask scheduler`, one `dask worker` and `pbn serve` (with an API token, so every request is
+authenticated; or `pbn serve` alone with its embedded LocalCluster, --embedded) on free ports with a temporary
+store, submits a sweep that keeps the worker busy, and measures two load patterns on both apps:
+closed loop (each client asks again as soon as it has its answer: the most the server can take) and the lab
+pattern (each client polls, then waits 100-250 ms, as a script or a browser watching progress does).
+The load generator is `wrk` (native, `apt-get install wrk`; 2 threads, one connection per client) when it
+is installed, else httpx.AsyncClient loops spread over `--procs` processes (a Python generator on the same
+cores costs more CPU than the server: its numbers are upper bounds). Everything it starts is stopped.
 """
 
 from __future__ import annotations
@@ -16,12 +19,17 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
+import random
+import re
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +43,26 @@ SWEEP = {
     "replicates": 4,
     "record": {"weights": 10, "cells": 10, "dt": 10.0},
 }
+
+
+TOKEN = "bench-" + secrets.token_urlsafe(16)
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+PACE_S = (0.100, 0.250)  # the lab pattern: each client waits 100-250 ms between status polls
+KINDS = {
+    "closed": "closed loop (each client asks again as soon as it has the answer)",
+    "paced": "lab pattern (each client polls, then waits 100-250 ms)",
+}
+
+
+@dataclass(frozen=True)
+class Load:
+    """How the load generator runs: clients, processes (httpx only), seconds, pause between polls."""
+
+    clients: int
+    procs: int
+    seconds: float
+    pace_s: tuple[float, float] | None
+    use_wrk: bool
 
 
 def free_port() -> int:
@@ -110,7 +138,7 @@ def start_pbn(procs: Processes, data: Path, embedded: bool) -> str:
             [exe("dask"), "worker", f"tcp://127.0.0.1:{sched}", "--nthreads", "1", "--host", "127.0.0.1"]
         )
         serve += ["--scheduler", f"tcp://127.0.0.1:{sched}"]
-    procs.start(serve, env={"PBN_N_WORKERS": "1"})
+    procs.start(serve, env={"PBN_N_WORKERS": "1", "PBN_TOKENS": f"{TOKEN}=bench"})
     url = f"http://127.0.0.1:{port}"
     wait_ok(f"{url}/health")
     return url
@@ -121,17 +149,24 @@ def serve_reference(port: int) -> None:
     import uvicorn
     from fastapi import FastAPI
 
+    from service.cli_client import UVICORN_OPTIONS
+
     app = FastAPI()
 
     @app.get("/ping")
     async def ping() -> dict[str, str]:
         return {"status": "ok"}
 
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")
+    uvicorn.run(app, host="127.0.0.1", port=port, **UVICORN_OPTIONS)
 
 
-async def _client(url: str, path: str, stop_at: float, latencies: list[float], errors: list[int]) -> None:
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+async def _client(
+    url: str, path: str, stop_at: float, pace_s: tuple[float, float] | None, out: tuple[list, list]
+) -> None:
+    """One connection polling `path` until `stop_at`; with `pace_s` it waits that long between polls."""
+    latencies, errors = out
+    rng = random.Random()
+    async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=30) as http:
         while time.perf_counter() < stop_at:
             t0 = time.perf_counter()
             try:
@@ -142,17 +177,22 @@ async def _client(url: str, path: str, stop_at: float, latencies: list[float], e
             latencies.append(time.perf_counter() - t0)
             if response.status_code != 200:
                 errors.append(response.status_code)
+            if pace_s is not None:
+                await asyncio.sleep(rng.uniform(*pace_s))
 
 
-def _load_process(url: str, path: str, n: int, start_at: float, seconds: float, out: mp.Queue) -> None:
+def _load_process(
+    url: str, path: str, n: int, start_at: float, opts: tuple[float, Any], out: mp.Queue
+) -> None:
+    seconds, pace_s = opts
+
     async def run() -> tuple[list[float], list[int]]:
         while time.time() < start_at:
             await asyncio.sleep(0.005)
-        latencies: list[float] = []
-        errors: list[int] = []
+        result: tuple[list[float], list[int]] = ([], [])
         stop_at = time.perf_counter() + seconds
-        await asyncio.gather(*(_client(url, path, stop_at, latencies, errors) for _ in range(n)))
-        return latencies, errors
+        await asyncio.gather(*(_client(url, path, stop_at, pace_s, result) for _ in range(n)))
+        return result
 
     try:
         out.put(asyncio.run(run()))
@@ -161,22 +201,22 @@ def _load_process(url: str, path: str, n: int, start_at: float, seconds: float, 
         raise
 
 
-def drive(url: str, path: str, clients: int, procs: int, seconds: float) -> dict[str, Any]:
-    """Run `clients` concurrent request loops spread over `procs` processes; latency stats in ms."""
+def drive_httpx(url: str, path: str, load: Load) -> dict[str, Any]:
+    """The Python fallback: `clients` request loops of httpx spread over `procs` processes."""
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
     start_at = time.time() + 3.0  # all processes start together, after their imports
-    shares = [clients // procs + (i < clients % procs) for i in range(procs)]
-    workers = [ctx.Process(target=_load_process, args=(url, path, n, start_at, seconds, out)) for n in shares]
+    shares = [load.clients // load.procs + (i < load.clients % load.procs) for i in range(load.procs)]
+    args = (load.seconds, load.pace_s)
+    workers = [ctx.Process(target=_load_process, args=(url, path, n, start_at, args, out)) for n in shares]
     for w in workers:
         w.start()
-    results = [out.get(timeout=seconds + 120) for _ in workers]
+    results = [out.get(timeout=load.seconds + 120) for _ in workers]
     for w in workers:
         w.join(30)
     ms = np.array([x for lat, _ in results for x in lat]) * 1000
     return {
-        "requests": float(len(ms)),
-        "qps": len(ms) / seconds,
+        "qps": len(ms) / load.seconds,
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
         "errors": float(sum(len(e) for _, e in results)),
@@ -184,54 +224,133 @@ def drive(url: str, path: str, clients: int, procs: int, seconds: float) -> dict
     }
 
 
+WRK_SCRIPT = """
+wrk.headers["Authorization"] = "Bearer %s"
+local pace = %s
+function delay()
+  if pace then return math.random(pace[1], pace[2]) end
+  return 0
+end
+"""
+
+
+def drive_wrk(url: str, path: str, load: Load) -> dict[str, Any]:
+    """wrk (native, event-driven): `clients` connections on 2 threads, latency percentiles from --latency."""
+    pace = "{{{}, {}}}".format(*(round(x * 1000) for x in load.pace_s)) if load.pace_s else "nil"
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % (TOKEN, pace))
+    try:
+        args = ["wrk", "-c", str(load.clients), "-t", "2", "-d", f"{load.seconds:g}s", "--latency"]
+        text = subprocess.run(
+            [*args, "-s", script.name, "--timeout", "30s", url + path],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=load.seconds + 60,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    return parse_wrk(text)
+
+
+def parse_wrk(text: str) -> dict[str, Any]:
+    """Requests/s, p50, p99 (ms) and error counts from wrk's --latency report."""
+    unit = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+    def percentile(p: int) -> float:
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+        if m is None:
+            raise RuntimeError(f"no {p}% line in wrk's output:\n{text}")
+        return float(m.group(1)) * unit[m.group(2)]
+
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    sock = re.search(r"Socket errors: (.*)", text)
+    return {
+        "qps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),  # type: ignore[union-attr]
+        "p50_ms": percentile(50),
+        "p99_ms": percentile(99),
+        "errors": float(bad.group(1)) if bad else 0.0,
+        "error_kinds": [f"socket errors: {sock.group(1)}"] if sock else [],
+    }
+
+
 def line(name: str, r: dict[str, Any]) -> str:
     return (
-        f"  {name:<34} {r['qps']:7.0f} q/s   p50 {r['p50_ms']:7.1f} ms   p99 {r['p99_ms']:7.1f} ms"
+        f"  {name:<40} {r['qps']:7.0f} q/s   p50 {r['p50_ms']:7.1f} ms   p99 {r['p99_ms']:7.1f} ms"
         f"   errors {r['errors']:.0f} {' '.join(r['error_kinds'])}"
+    )
+
+
+def measure(url: str, path: str, load: Load, closed: bool) -> dict[str, Any]:
+    """Closed loop (every client asks again at once) or paced (each waits 100-250 ms between polls)."""
+    load = Load(load.clients, load.procs, load.seconds, None if closed else PACE_S, load.use_wrk)
+    return (drive_wrk if load.use_wrk else drive_httpx)(url, path, load)
+
+
+def measure_reference(load: Load) -> dict[str, dict[str, Any]]:
+    """The one-route reference app under the same uvicorn options and load, while the sweep runs."""
+    reference_proc, port = Processes(), free_port()
+    try:
+        reference_proc.start([sys.executable, __file__, "--serve-reference", str(port)])
+        wait_ok(f"http://127.0.0.1:{port}/ping")
+        url = f"http://127.0.0.1:{port}"
+        return {kind: measure(url, "/ping", load, kind == "closed") for kind in KINDS}
+    finally:
+        reference_proc.stop()
+
+
+def report(opts: argparse.Namespace, load: Load, reference: dict, ours: dict, state: dict) -> None:
+    where = "embedded LocalCluster" if opts.embedded else "separate dask scheduler + 1 worker"
+    generator = "wrk -t 2" if load.use_wrk else f"httpx in {load.procs} processes"
+    if not load.use_wrk and not opts.httpx:
+        generator += " (wrk not installed: apt-get install wrk)"
+    print(f"{load.clients} concurrent clients, {load.seconds:g} s per measurement")
+    print(f"  load generator: {generator}")
+    print(f"  cluster: {where}; a sweep runs throughout")
+    for kind, label in KINDS.items():
+        print(f"{label}:")
+        print(line("reference: FastAPI GET /ping", reference[kind]))
+        print(line("pbn GET /sweeps/{id}", ours[kind]))
+        qps_ratio = ours[kind]["qps"] / reference[kind]["qps"]
+        p99_ratio = ours[kind]["p99_ms"] / reference[kind]["p99_ms"]
+        print(f"  ratio pbn/reference: throughput {qps_ratio:.2f}, p99 {p99_ratio:.2f}")
+        verdict = "met" if ours[kind]["p99_ms"] < 50 else "missed"
+        print(f"  p99 / target (50 ms) = {ours[kind]['p99_ms'] / 50:.2f} ({verdict})")
+    print(f"  sweep at the end: {state['state']}, {state['progress']:.0%} done")
+    print(
+        f"  machine: {os.cpu_count()} cores, shared with other work (load average {os.getloadavg()[0]:.2f})"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--procs", type=int, default=5)
+    parser.add_argument("--procs", type=int, default=5, help="client processes of the httpx generator")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--embedded", action="store_true", help="LocalCluster inside the API process")
+    parser.add_argument("--httpx", action="store_true", help="use the httpx generator even if wrk exists")
     parser.add_argument("--serve-reference", type=int, help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.serve_reference:
         serve_reference(opts.serve_reference)
         return
-    procs, reference_proc = Processes(), Processes()
+    use_wrk = shutil.which("wrk") is not None and not opts.httpx
+    load = Load(opts.clients, opts.procs, opts.seconds, None, use_wrk)
+    procs = Processes()
     with tempfile.TemporaryDirectory(prefix="pbn-bench-api-") as tmp:
         try:
             url = start_pbn(procs, Path(tmp), opts.embedded)
-            sweep_id = httpx.post(f"{url}/sweeps", json=SWEEP, timeout=120).raise_for_status().json()["id"]
-            time.sleep(2.0)  # the sweep is running from here on, for both measurements
-            port = free_port()
-            reference_proc.start([sys.executable, __file__, "--serve-reference", str(port)])
-            wait_ok(f"http://127.0.0.1:{port}/ping")
-            reference = drive(f"http://127.0.0.1:{port}", "/ping", opts.clients, opts.procs, opts.seconds)
-            reference_proc.stop()
-            ours = drive(url, f"/sweeps/{sweep_id}", opts.clients, opts.procs, opts.seconds)
-            state = httpx.get(f"{url}/sweeps/{sweep_id}", timeout=30).json()
-            httpx.delete(f"{url}/sweeps/{sweep_id}", timeout=60)
+            with httpx.Client(base_url=url, headers=HEADERS, timeout=120) as http:
+                sweep_id = http.post("/sweeps", json=SWEEP).raise_for_status().json()["id"]
+                time.sleep(2.0)  # the sweep is running from here on, for every measurement
+                reference = measure_reference(load)
+                path = f"/sweeps/{sweep_id}"
+                ours = {kind: measure(url, path, load, kind == "closed") for kind in KINDS}
+                state = http.get(path).json()
+                http.delete(path)
         finally:
-            reference_proc.stop()
             procs.stop()
-    where = "embedded LocalCluster" if opts.embedded else "separate dask scheduler + 1 worker"
-    print(f"{opts.clients} concurrent clients in {opts.procs} processes, {opts.seconds:g} s each")
-    print(f"  cluster: {where}")
-    print(line("reference: FastAPI GET /ping", reference))
-    print(line("pbn GET /sweeps/{id}, sweep running", ours))
-    print(f"  sweep at the end: {state['state']}, {state['progress']:.0%} done")
-    qps_ratio, p99_ratio = ours["qps"] / reference["qps"], ours["p99_ms"] / reference["p99_ms"]
-    print(f"  ratio pbn/reference: throughput {qps_ratio:.2f}, p99 {p99_ratio:.2f}")
-    verdict = "met" if ours["p99_ms"] < 50 else "missed"
-    print(f"  p99 / target (50 ms) = {ours['p99_ms'] / 50:.2f} ({verdict})")
-    print(
-        f"  machine: {os.cpu_count()} cores, shared with other work (load average {os.getloadavg()[0]:.2f})"
-    )
+    report(opts, load, reference, ours, state)
 
 
 if __name__ == "__main__":

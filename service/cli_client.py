@@ -22,6 +22,7 @@ TokenOpt = Annotated[
     str | None, typer.Option("--token", envvar="PBN_TOKEN", help="API token", show_default=False)
 ]
 DEFAULT_URL = "http://127.0.0.1:8000"
+UVICORN_OPTIONS: dict[str, Any] = {"log_level": "info", "timeout_graceful_shutdown": 10}
 
 
 @contextmanager
@@ -72,8 +73,8 @@ def serve(
             f"single-user and binds only to loopback; --host {settings.host} refused"
         )
         raise typer.Exit(2)
-    sys.setswitchinterval(0.001)  # request latency: background threads (Dask client, coordinators) yield sooner
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=10)
+    sys.setswitchinterval(0.001)  # request latency: background threads (Dask client) yield sooner
+    uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN_OPTIONS)
 
 
 def submit(
