@@ -120,11 +120,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.tokens = load_tokens(settings)
     app.state.metrics = ServiceMetrics()
-
-    async def app_settings() -> Settings:  # async: no threadpool hop on every request
-        return settings
-
-    app.dependency_overrides[get_settings] = app_settings
     install_exception_handlers(app)
     for module in (sweeps, results, cluster, health, pages):
         app.include_router(module.router)

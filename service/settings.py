@@ -43,7 +43,7 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings (tests override with `app.dependency_overrides` or pass their own)."""
+    """The process-wide settings from the environment (`create_app` stores its own in `app.state`)."""
     return Settings()
 
 

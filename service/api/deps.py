@@ -9,8 +9,14 @@ from fastapi import Depends, Path, Request
 
 from service.registry import Registry
 from service.schemas import SWEEP_ID_PATTERN
-from service.settings import Settings, get_settings
+from service.settings import Settings
 from worker.store import SweepStore
+
+
+async def get_app_settings(request: Request) -> Settings:
+    """The app's own settings (not `dependency_overrides`: any override makes FastAPI rebuild every
+    route's dependency tree, with signature inspection, on every request)."""
+    return request.app.state.settings
 
 
 async def get_registry(request: Request) -> Registry:
@@ -25,7 +31,7 @@ async def get_client(request: Request) -> Client:
     return request.app.state.registry.client
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 StoreDep = Annotated[SweepStore, Depends(get_store)]
 ClientDep = Annotated[Client, Depends(get_client)]
