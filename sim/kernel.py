@@ -15,7 +15,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-from sim.fastexp import LN2_HI, LN2_LO, LOG2E, Y_MAX, Y_MIN
+from sim.fastexp import exp_parts_scalar
 from sim.plasticity import apply_block
 
 OK, DIVERGED_RATE, DIVERGED_NONFINITE = 0, 1, 2
@@ -54,8 +54,6 @@ class State(NamedTuple):
     x: np.ndarray
     block_sum: np.ndarray  # float64[4]
     S: np.ndarray  # float64[5, N]: rows V, Ie, Ii, Ix, x (the fields above are views of these rows)
-    bits: np.ndarray  # int64[BLOCK] scratch for 2^k
-    poly: np.ndarray  # float64[BLOCK] scratch for the exp polynomial
     spikes: np.ndarray  # int64[N] this step's spikers
     stim: np.ndarray  # float64[N] stimulus amplitude J_stim
     guard: np.ndarray  # int64[1] spikes in the current guard window
@@ -139,25 +137,10 @@ def _bits_as_f64(typingctx, x):
     return types.float64(types.int64), codegen
 
 
-@njit(cache=True, nogil=True, fastmath={"contract"})
+@njit(cache=True, nogil=True)
 def _exp_parts(v, VT, inv_dT):
-    """(P(r), bits of 2^k) with exp((v - VT)/DeltaT) = P(r) 2^k (see sim.fastexp; FMA contraction only)."""
-    t = min(max((v - VT) * inv_dT, Y_MIN), Y_MAX)
-    kf = np.floor(t * LOG2E + 0.5)
-    r = (t - kf * LN2_HI) - kf * LN2_LO
-    p = 2.50521083854417187751e-08
-    p = p * r + 2.75573192239858906526e-07
-    p = p * r + 2.75573192239858906526e-06
-    p = p * r + 2.48015873015873015873e-05
-    p = p * r + 1.98412698412698412698e-04
-    p = p * r + 1.38888888888888888889e-03
-    p = p * r + 8.33333333333333333333e-03
-    p = p * r + 4.16666666666666666667e-02
-    p = p * r + 1.66666666666666666667e-01
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
-    return p, (np.int64(kf) + 1023) << 52
+    """(P(r), bits of 2^k) with exp((v - VT)/DeltaT) = P(r) 2^k (sim.fastexp, FMA contraction only)."""
+    return exp_parts_scalar((v - VT) * inv_dT)
 
 
 @njit(cache=True, nogil=True)

@@ -29,7 +29,7 @@ from sim.connectivity import (
     with_incoming,
 )
 from sim.inputs import ExplicitX, XSource, stim_amplitude, stim_steps
-from sim.kernel import BLOCK, Consts, Net, Plast, State, run_steps
+from sim.kernel import Consts, Net, Plast, State, run_steps
 from sim.params import BLOCKS, MODEL_VERSION, SimParams, parse_params
 from sim.plasticity import plasticity_table
 from sim.result import SimResult
@@ -212,8 +212,6 @@ def _initial_state(p: SimParams, conn: Connectivity, V0: np.ndarray) -> State:
         *S,
         sums,
         S,
-        np.zeros(BLOCK, np.int64),
-        np.zeros(BLOCK),
         np.zeros(p.N, np.int64),
         stim_amplitude(p),
         np.zeros(1, np.int64),
