@@ -9,7 +9,6 @@ metadata (create_sweep); a task writes only its own run's chunks.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -20,9 +19,9 @@ from typing import Any
 
 import numpy as np
 import zarr
-from zarr.core.sync import sync as zarr_sync
 
 from sim import SimResult
+from worker.chunks import row_io
 from worker.creation import (
     STATUSES,
     create_run_arrays,
@@ -153,8 +152,8 @@ class SweepStore:
 
     def statuses_of(self, sweep_id: str, indices: list[int]) -> list[str]:
         """Status of a few runs (reads only their chunks)."""
-        arr = self.array(sweep_id, "status")
-        return [STATUSES[int(arr[i])] for i in indices]
+        handles = _handles(self, sweep_id)
+        return [STATUSES[int(_read_row(handles, "status", i))] for i in indices]
 
     def errors(self, sweep_id: str) -> list[str]:
         """Error text of every run ("" where none)."""
@@ -204,20 +203,23 @@ class SweepStore:
     # ---- writing (tasks write only their own run; status last) --------------------------------
     def set_status(self, sweep_id: str, index: int, status: str, error: str | None = None) -> None:
         """Set one run's status (and error text first, if given)."""
-        _check_index(sweep_id, index, self.meta(sweep_id))
+        handles = _handles(self, sweep_id)
+        _check_index(sweep_id, index, handles[1])
         if error is not None:
-            self.array(sweep_id, "error")[index] = error
-        self.array(sweep_id, "status")[index] = CODES[status]
+            _write_row(handles, "error", index, error)
+        _write_row(handles, "status", index, CODES[status])
 
     def mark_running(self, sweep_id: str, index: int, info: dict[str, Any]) -> None:
         """Record that an attempt started (its info first, then the status)."""
-        _check_index(sweep_id, index, self.meta(sweep_id))
-        self.array(sweep_id, "run_info")[index] = json.dumps(info)
-        self.array(sweep_id, "status")[index] = CODES["running"]
+        handles = _handles(self, sweep_id)
+        _check_index(sweep_id, index, handles[1])
+        _write_row(handles, "run_info", index, json.dumps(info))
+        _write_row(handles, "status", index, CODES["running"])
 
     def write_result(self, sweep_id: str, index: int, result: SimResult, info: dict[str, Any]) -> str:
-        """Write a run's arrays, summary and info (concurrently), then its status ("done"/"diverged") last."""
-        arrays, meta, _ = _handles(self, sweep_id)
+        """Write a run's arrays, summary and info, then its status ("done"/"diverged") last."""
+        handles = _handles(self, sweep_id)
+        arrays, meta = handles[0], handles[1]
         _check_index(sweep_id, index, meta)
         rows: dict[str, Any] = {}
         shapes: dict[str, list[int]] = {}
@@ -236,22 +238,16 @@ class SweepStore:
         rows["run_info"] = np.array(json.dumps(info), dtype=object)
         rows["error"] = np.array(str(reason) if status == "diverged" else "", dtype=object)
         self.write_rows(sweep_id, index, rows)
-        arrays["status"][index] = CODES[status]
+        _write_row(handles, "status", index, CODES[status])
         if status == "done":
             self.record_cache(meta["expansion"]["cache_keys"][index], sweep_id, index)
         return status
 
     def write_rows(self, sweep_id: str, index: int, rows: dict[str, np.ndarray]) -> None:
-        """Write one run's row of several arrays at once (distinct chunks, so concurrency is safe)."""
-
-        arrays = _handles(self, sweep_id)[0]
-
-        async def write_all() -> None:
-            await asyncio.gather(
-                *(arrays[name].async_array.setitem(index, row) for name, row in rows.items())
-            )
-
-        zarr_sync(write_all())
+        """Write one run's row of several arrays (each a whole chunk of its own; see worker.chunks)."""
+        handles = _handles(self, sweep_id)
+        for name, row in rows.items():
+            _write_row(handles, name, index, row)
 
     def delete(self, sweep_id: str) -> None:
         """Remove a sweep and its cancel flag (cache entries pointing at it turn stale and are ignored)."""
@@ -318,13 +314,36 @@ def _check_index(sweep_id: str, index: int, g: zarr.Group | dict[str, Any]) -> N
         raise RunNotFoundError(sweep_id, index, total)
 
 
+def _write_row(handles: list[Any], name: str, index: int, value: Any) -> None:
+    """Write one run's chunk of an array: synchronously when possible (worker.chunks), else through zarr."""
+    io = _row_io(handles, name)
+    if io is None:
+        handles[0][name][index] = value
+    else:
+        io.write(index, value)
+
+
+def _read_row(handles: list[Any], name: str, index: int) -> Any:
+    """Read one run's row of an array (the counterpart of _write_row)."""
+    io = _row_io(handles, name)
+    return handles[0][name][index] if io is None else io.read(index)[0]
+
+
+def _row_io(handles: list[Any], name: str) -> Any:
+    """The cached RowIO of an array (None: use zarr), built on first use."""
+    ios = handles[3]
+    if name not in ios:
+        ios[name] = row_io(handles[0][name])
+    return ios[name]
+
+
 _HANDLES: dict[tuple[str, int, int], list[Any]] = {}
 _HANDLES_MAX = 16
 
 
 def _handles(store: SweepStore, sweep_id: str) -> list[Any]:
-    """[array handles, attrs, expanded runs or None] of a sweep, opened once per process; keyed by the group
-    file's identity, so a sweep deleted and re-created under the same id is re-opened."""
+    """[array handles, attrs, expanded runs or None, RowIOs] of a sweep, opened once per process; keyed by the
+    group file's identity, so a sweep deleted and re-created under the same id is re-opened."""
     path = store.path(sweep_id)
     try:
         st = (path / "zarr.json").stat()
@@ -335,7 +354,7 @@ def _handles(store: SweepStore, sweep_id: str) -> list[Any]:
         if len(_HANDLES) >= _HANDLES_MAX:
             _HANDLES.pop(next(iter(_HANDLES)))
         g = zarr.open_group(str(path), mode="r+")
-        _HANDLES[key] = [dict(g.arrays()), dict(g.attrs), None]
+        _HANDLES[key] = [dict(g.arrays()), dict(g.attrs), None, {}]
     return _HANDLES[key]
 
 

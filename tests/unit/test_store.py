@@ -259,3 +259,40 @@ def test_plain_xarray_open_zarr_reads_the_store(small):
     assert list(raw["N"].values) == [r.point["N"] for r in runs]
     assert raw["weight_samples"].dims == ("run", "block", "synapse", "time")
     assert list(raw["block"].values) == ["ee", "ei", "ie", "ii"]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "row", "fill"),
+    [
+        ("f8", np.random.default_rng(3).normal(size=(1, 3, 5)), np.nan),
+        ("i1", np.array([5]), 0),
+        (str, np.array(['{"a": 1, "b": "ü"}'], dtype=object), ""),
+    ],
+)
+def test_direct_chunk_writes_equal_zarr_writes_byte_for_byte(tmp_path, dtype, row, fill):
+    """worker.chunks writes the very chunk file zarr writes, reads it back, and skips all-fill chunks."""
+    from worker.chunks import row_io
+
+    g = zarr.open_group(str(tmp_path / "g.zarr"), mode="w", zarr_format=3)
+    arr = g.create_array("a", shape=(3, *row.shape[1:]), chunks=row.shape, dtype=dtype, fill_value=fill)
+    io = row_io(arr)
+    assert io is not None
+    io.write(0, row[0])
+    arr[1] = row[0]
+    tail = ("0",) * (row.ndim - 1)
+    ours, theirs = (tmp_path.joinpath("g.zarr", "a", "c", str(i), *tail) for i in (0, 1))
+    assert ours.read_bytes() == theirs.read_bytes()
+    np.testing.assert_array_equal(arr[0], arr[1])
+    np.testing.assert_array_equal(io.read(0), io.read(1))
+    io.write(2, np.full_like(row[0], fill))
+    assert not tmp_path.joinpath("g.zarr", "a", "c", "2").exists()
+    np.testing.assert_array_equal(io.read(2), arr[2:3])
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_runs_split_over_chunks_go_through_zarr(tmp_path):
+    from worker.chunks import row_io
+
+    g = zarr.open_group(str(tmp_path / "g.zarr"), mode="w", zarr_format=3)
+    assert row_io(g.create_array("split", shape=(2, 10), chunks=(1, 5), dtype="f8")) is None
+    assert row_io(g.create_array("whole", shape=(2, 10), chunks=(1, 10), dtype="f8")) is not None
