@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.fastpath import StatusFastPath
 from service.api.routes import cluster, health, pages, results, sweeps
 from service.auth import load_tokens
 from service.errors import install_exception_handlers
@@ -125,4 +126,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(StatusFastPath)  # outermost: status polls skip routing and dependency solving
     return app

@@ -110,14 +110,20 @@ def _check_owner_filter(user: User, owner: str | None) -> None:
 async def read_sweep(
     sweep_id: SweepId, request: Request, registry: RegistryDep, user: CurrentUser
 ) -> Response:
-    """Progress of one sweep: counts by run status, ETA, errors of failed runs, dashboard link."""
+    """Progress of one sweep: counts by run status, ETA, errors of failed runs, dashboard link.
+    (Successful polls are usually answered before this route by `service.api.fastpath`.)"""
     entry = registry.get(sweep_id, user)
+    return Response(status_json(entry, request), media_type="application/json")
+
+
+def status_json(entry: SweepEntry, request: Request) -> bytes:
+    """The sweep's public view as JSON; polls of an unchanged sweep reuse the serialised answer."""
     key = (entry.version, entry.state)
     cached = entry.public_cache
-    if cached is None or cached[0] != key:  # polls of an unchanged sweep reuse the serialised answer
+    if cached is None or cached[0] != key:
         cached = (key, to_public(entry, request).model_dump_json().encode())
         entry.public_cache = cached
-    return Response(cached[1], media_type="application/json")
+    return cached[1]
 
 
 @router.delete("/{sweep_id}", response_model=SweepCancelled)
