@@ -87,6 +87,10 @@ def pad_to(value: np.ndarray, shape: tuple[int, ...], fill: Any, dtype: str, nam
     value = np.asarray(value)
     if value.ndim != len(shape) or any(v > s for v, s in zip(value.shape, shape, strict=True)):
         raise ValueError(f"{name}: result shape {value.shape} does not fit the sweep layout {shape}")
-    out = np.full(shape, fill, dtype=dtype)
+    if value.shape == tuple(shape):
+        return np.asarray(value, dtype=dtype)
+    out = np.empty(shape, dtype=dtype)  # the value once, the fill only where the value is not
     out[tuple(slice(0, n) for n in value.shape)] = value
+    for axis, n in enumerate(value.shape):
+        out[(*(slice(0, m) for m in value.shape[:axis]), slice(n, None))] = fill
     return out
