@@ -22,7 +22,8 @@ TokenOpt = Annotated[
     str | None, typer.Option("--token", envvar="PBN_TOKEN", help="API token", show_default=False)
 ]
 DEFAULT_URL = "http://127.0.0.1:8000"
-UVICORN_OPTIONS: dict[str, Any] = {"log_level": "info", "timeout_graceful_shutdown": 10}
+# uvloop + httptools come with uvicorn[standard] and are picked automatically; no access log by default
+UVICORN_OPTIONS: dict[str, Any] = {"log_level": "info", "timeout_graceful_shutdown": 10, "access_log": False}
 
 
 @contextmanager
@@ -74,7 +75,8 @@ def serve(
         )
         raise typer.Exit(2)
     sys.setswitchinterval(0.001)  # request latency: background threads (Dask client) yield sooner
-    uvicorn.run(app, host=settings.host, port=settings.port, **UVICORN_OPTIONS)
+    options = UVICORN_OPTIONS | {"access_log": settings.access_log}
+    uvicorn.run(app, host=settings.host, port=settings.port, **options)
 
 
 def submit(

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
         description="Unfinished neuron-seconds one user may have queued (new sweeps beyond it: 429)",
     )
     page_size_max: int = Field(200, ge=1, description="Largest page of GET /sweeps")
+    access_log: bool = Field(False, description="Log every request (uvicorn's access log; CPU per request)")
 
     @property
     def sweeps_dir(self) -> Path:
