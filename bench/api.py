@@ -45,7 +45,7 @@ SWEEP = {
 }
 
 
-TOKEN = "bench-" + secrets.token_urlsafe(16)
+TOKEN = os.environ.setdefault("PBN_BENCH_TOKEN", "bench-" + secrets.token_urlsafe(16))  # spawned clients
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 PACE_S = (0.100, 0.250)  # the lab pattern: each client waits 100-250 ms between status polls
 KINDS = {
