@@ -82,14 +82,23 @@ def chunk_shape(spec: ArraySpec, sizes: dict[str, int]) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def pad_to(value: np.ndarray, shape: tuple[int, ...], fill: Any, dtype: str, name: str) -> np.ndarray:
-    """Place `value` in the corner of a `shape` array of `fill`; refuse data larger than the layout."""
+def pad_to(
+    value: np.ndarray,
+    shape: tuple[int, ...],
+    fill: Any,
+    dtype: str,
+    name: str,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Place `value` in the corner of a `shape` array of `fill` (in `out`, if given and of that shape and
+    dtype); refuse data larger than the layout."""
     value = np.asarray(value)
     if value.ndim != len(shape) or any(v > s for v, s in zip(value.shape, shape, strict=True)):
         raise ValueError(f"{name}: result shape {value.shape} does not fit the sweep layout {shape}")
     if value.shape == tuple(shape):
         return np.asarray(value, dtype=dtype)
-    out = np.empty(shape, dtype=dtype)  # the value once, the fill only where the value is not
+    if out is None or out.shape != tuple(shape) or out.dtype != np.dtype(dtype):
+        out = np.empty(shape, dtype=dtype)  # the value once, the fill only where the value is not
     out[tuple(slice(0, n) for n in value.shape)] = value
     for axis, n in enumerate(value.shape):
         out[(*(slice(0, m) for m in value.shape[:axis]), slice(n, None))] = fill

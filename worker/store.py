@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -229,7 +230,8 @@ class SweepStore:
             if value is None:
                 rows[spec.name] = np.full(target, spec.fill, dtype=spec.dtype)
             else:
-                rows[spec.name] = pad_to(value, target, spec.fill, spec.dtype, spec.name)
+                buffer = _scratch(spec.name, target, spec.dtype)
+                rows[spec.name] = pad_to(value, target, spec.fill, spec.dtype, spec.name, out=buffer)
                 shapes[spec.name] = list(np.shape(value))
         rows["summary"] = np.array([_as_float(result.summary.get(k)) for k in meta["summary_keys"]])
         info = {**info, "summary": _jsonable_summary(result.summary), "shapes": shapes}
@@ -335,6 +337,23 @@ def _row_io(handles: list[Any], name: str) -> Any:
     if name not in ios:
         ios[name] = row_io(handles[0][name])
     return ios[name]
+
+
+_SCRATCH: dict[tuple[str, int, tuple[int, ...], str], np.ndarray] = {}
+_SCRATCH_MAX = 64
+_SCRATCH_LOCK = threading.Lock()
+
+
+def _scratch(name: str, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    """A buffer per thread and array for padding a run's row, reused across runs: a fresh multi-MB array per
+    run costs its page faults again. Safe because write_result writes its rows before returning."""
+    key = (name, threading.get_ident(), tuple(shape), dtype)
+    with _SCRATCH_LOCK:
+        if key not in _SCRATCH:
+            if len(_SCRATCH) >= _SCRATCH_MAX:
+                _SCRATCH.pop(next(iter(_SCRATCH)))
+            _SCRATCH[key] = np.empty(shape, dtype=dtype)
+        return _SCRATCH[key]
 
 
 _HANDLES: dict[tuple[str, int, int], list[Any]] = {}

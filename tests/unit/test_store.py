@@ -296,3 +296,20 @@ def test_runs_split_over_chunks_go_through_zarr(tmp_path):
     g = zarr.open_group(str(tmp_path / "g.zarr"), mode="w", zarr_format=3)
     assert row_io(g.create_array("split", shape=(2, 10), chunks=(1, 5), dtype="f8")) is None
     assert row_io(g.create_array("whole", shape=(2, 10), chunks=(1, 10), dtype="f8")) is not None
+
+
+def test_pad_to_fills_a_reused_dirty_buffer():
+    """Rows are padded into per-thread buffers reused across runs: stale data must never leak through."""
+    from worker.layout import pad_to
+
+    rng = np.random.default_rng(5)
+    buffer = rng.normal(size=(4, 6, 9))
+    for shape in [(4, 6, 9), (4, 3, 9), (2, 6, 5), (0, 6, 9), (4, 6, 0)]:
+        value = rng.normal(size=shape)
+        out = pad_to(value, (4, 6, 9), np.nan, "f8", "w", out=buffer)
+        expected = np.full((4, 6, 9), np.nan)
+        expected[: shape[0], : shape[1], : shape[2]] = value
+        np.testing.assert_array_equal(out, expected)
+        buffer = out if out is buffer else buffer
+    ints = pad_to(np.arange(3), (5,), -1, "i8", "cells", out=np.zeros(5, dtype="i8"))
+    np.testing.assert_array_equal(ints, [0, 1, 2, -1, -1])
