@@ -2,6 +2,8 @@
 store size per run, and the cost of expanding + creating a 10,000-run sweep. Prints ratios; asserts nothing.
 
     NUMBA_CACHE_DIR=/tmp/numba-cache python bench/sweep.py [--runs 8] [--N 2000] [--T 16000]
+
+The in-task overhead is measured for runs of ~1 s and ~3 s on this machine (T scaled by a reference run).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from distributed import Client, LocalCluster
 
 from sim import simulate
+from worker import tasks
 from worker.cluster import warm_up
 from worker.runner import SweepRunner
 from worker.store import SweepStore
@@ -64,19 +67,39 @@ def run_with(workers: int, defn: dict, root: Path) -> dict:
 
 
 def in_task_overhead(defn: dict, root: Path, n: int = 4) -> dict:
-    """run_point in this process: (task wall - simulate() wall) / simulate() wall over runs 2..n; the first
-    run of a sweep in a process also opens the sweep's array handles (once), reported apart."""
+    """run_point in this process: (task wall - simulate() wall) / simulate() wall over runs 2..n, and the same
+    in CPU seconds of this process (steadier when other jobs share the cores); the first run of a sweep in a
+    process also opens the sweep's array handles (once), reported apart."""
     store = SweepStore(root)
     d = load_definition({**defn, "replicates": n})
     runs = expand_sweep(d)
     sweep_id = store.create_sweep(d, runs)
-    outs = [run_point(str(root), sweep_id, r.index, r.params.model_dump_json(), 1) for r in runs]
+    sim_cpu: list[float] = []
+    simulate_one = tasks._simulate
+
+    def timed(params_json: str) -> object:
+        c0 = time.process_time()
+        try:
+            return simulate_one(params_json)
+        finally:
+            sim_cpu.append(time.process_time() - c0)
+
+    outs, task_cpu = [], []
+    tasks._simulate = timed
+    try:
+        for r in runs:
+            c0 = time.process_time()
+            outs.append(run_point(str(root), sweep_id, r.index, r.params.model_dump_json(), 1))
+            task_cpu.append(time.process_time() - c0)
+    finally:
+        tasks._simulate = simulate_one
     extras = [o["wall_s"] - o["sim_wall_s"] for o in outs]
     sim = sum(o["sim_wall_s"] for o in outs[1:])
     return {
         "sim_s": sim / (n - 1),
         "overhead_ms": 1000 * sum(extras[1:]) / (n - 1),
         "ratio": sum(extras[1:]) / sim,
+        "cpu_ratio": (sum(task_cpu[1:]) - sum(sim_cpu[1:])) / sum(sim_cpu[1:]),
         "first_extra_ms": 1000 * (extras[0] - sum(extras[1:]) / (n - 1)),
     }
 
@@ -116,9 +139,10 @@ def main() -> None:
             results.append(run_with(workers, defn, Path(tmp) / f"w{workers}"))
             print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in results[-1].items()}))
         expansion = bench_expansion(Path(tmp) / "big")
-        in_task = [
-            in_task_overhead({**defn, "base": {"N": args.N, "T": args.T * k}}, Path(tmp) / f"in-task-{k}", n)
+        in_task = [  # runs of ~1 s and ~3 s here (T scaled by the reference run)
+            in_task_overhead({**defn, "base": {"N": args.N, "T": t_ms}}, Path(tmp) / f"in-task-{k}", n)
             for k, n in ((1, 5), (3, 3))
+            if (t_ms := max(1000.0, round(k * args.T / reference, -3)))
         ]
     one, two = results
     print(
@@ -131,9 +155,9 @@ def main() -> None:
     )
     for o in in_task:
         print(
-            f"overhead inside the task (store I/O), {o['sim_s']:.2f}-s runs: {100 * o['ratio']:.2f}% "
-            f"({o['overhead_ms']:.1f} ms per run; target < 2% for runs >= 1 s; the first run of a sweep in a "
-            f"process adds {o['first_extra_ms']:.0f} ms once: opening the sweep)"
+            f"overhead inside the task (store I/O), {o['sim_s']:.2f}-s runs: {100 * o['ratio']:.2f}% of wall "
+            f"({o['overhead_ms']:.1f} ms per run), {100 * o['cpu_ratio']:.2f}% of CPU time; target < 2% for "
+            f"runs >= 1 s (the first run of a sweep in a process adds {o['first_extra_ms']:.0f} ms once)"
         )
     print(f"mean simulation time per run: {one['sim_s'] / one['runs']:.3f} s")
     slow = (two["sim_s"] / two["runs"]) / (one["sim_s"] / one["runs"])
