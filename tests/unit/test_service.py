@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import math
 
 import numpy as np
@@ -10,6 +12,7 @@ import pandas as pd
 import pytest
 from distributed import LocalCluster
 
+from service.api.fastpath import StatusFastPath
 from service.settings import Settings
 from tests.service_live import LiveServer, small_sweep, wait_for
 from worker.results import summary_table
@@ -67,6 +70,36 @@ def test_service_results_json_equal_the_store(server, data, done_sweep):
                 assert y == pytest.approx(x, rel=1e-12), column
             else:
                 assert x == y, column
+
+
+def test_service_status_fast_path_answers_polls_and_passes_the_rest_on(server, done_sweep):
+    """A visible sweep's poll is answered without the app behind; anything else reaches it untouched."""
+    reached, sent = [], []
+
+    async def behind(scope, receive, send):
+        reached.append(scope["path"])
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    def call(path: str, method: str = "GET") -> None:
+        scope = {"type": "http", "method": method, "path": path, "headers": [], "app": server.app}
+        asyncio.run(StatusFastPath(behind)(scope, receive, send))
+
+    call(f"/sweeps/{done_sweep}")
+    assert reached == [] and sent[0]["status"] == 200
+    status = json.loads(sent[1]["body"])
+    assert status["id"] == done_sweep and status["state"] == "done" and status["counts"]["done"] == 8
+    with server.http() as http:
+        assert http.get(f"/sweeps/{done_sweep}").json() == status
+    others = ["/sweeps/no-such-sweep", f"/sweeps/{done_sweep}/results", "/sweeps/../x", "/sweeps/", "/health"]
+    for path in others:
+        call(path)
+    call(f"/sweeps/{done_sweep}", method="DELETE")
+    assert reached == [*others, f"/sweeps/{done_sweep}"] and len(sent) == 2
 
 
 def test_service_results_csv_filtered_by_parameter(server, done_sweep):
