@@ -9,13 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from service.client import ApiError, Client
-
-console = Console()
-err_console = Console(stderr=True)
+from service.console import console, err_console
 
 UrlOpt = Annotated[str, typer.Option("--url", envvar="PBN_URL", help="Server URL")]
 TokenOpt = Annotated[

@@ -11,12 +11,10 @@ import numpy as np
 import typer
 import yaml
 from pydantic import ValidationError
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+from service.console import console, err_console
 
 COMPARED = (
     "rate_e_hz",

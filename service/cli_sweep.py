@@ -8,18 +8,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from service.console import console, err_console
 from worker.errors import PbnError, SweepNotFoundError
 from worker.runner import PlanItem, SweepProgress, SweepRunner, plan_runs
 from worker.store import SweepStore
 
-console = Console()
-if not console.is_terminal:  # logs and pipes: wide enough for the table instead of rich's 80 columns
-    console = Console(width=160)
-err_console = Console(stderr=True)
 TABLE_COLUMNS = ("rate_e_hz", "rate_i_hz", "corr_ee", "j_ee", "j_ei", "wall_s")
 """Summary scalars shown in the printed table (the full table is in the store / summary_table)."""
 
