@@ -162,9 +162,9 @@ class SweepStore:
 
     def run_info(self, sweep_id: str, index: int) -> dict[str, Any]:
         """Attempt, timestamps, worker, summary and stored shapes of one run ({} if never started)."""
-        g = self.group(sweep_id, mode="r")
-        _check_index(sweep_id, index, g)
-        text = str(g["run_info"][index])
+        handles = _handles(self, sweep_id)
+        _check_index(sweep_id, index, handles[1])
+        text = str(_read_row(handles, "run_info", index))
         return json.loads(text) if text else {}
 
     def read_run(self, sweep_id: str, index: int) -> dict[str, Any]:
