@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import tempfile
 import time
@@ -142,7 +143,7 @@ def main() -> None:
         in_task = [  # runs of ~1 s and ~3 s here (T scaled by the reference run)
             in_task_overhead({**defn, "base": {"N": args.N, "T": t_ms}}, Path(tmp) / f"in-task-{k}", n)
             for k, n in ((1, 5), (3, 3))
-            if (t_ms := max(1000.0, round(k * args.T / reference, -3)))
+            if (t_ms := 1000.0 * math.ceil(k * args.T / reference / 1000.0))
         ]
     one, two = results
     print(
