@@ -168,9 +168,9 @@ def test_service_resubmission_reuses_runs(server, done_sweep):
 def test_service_cancel_keeps_finished_runs_then_purge(server, data):
     store = SweepStore(data)
     with server.http() as http:
-        created = http.post(
-            "/sweeps", json=small_sweep("long", n_values=tuple(range(200, 440, 20)), T=400.0)
-        ).json()
+        # 60 runs of ~50 ms each: the cancel lands long before the last run could have finished
+        definition = small_sweep("long", n_values=tuple(range(200, 440, 20)), T=2000.0) | {"replicates": 5}
+        created = http.post("/sweeps", json=definition).json()
         wait_for(http, created["id"], until=lambda s: s["counts"]["done"] >= 1)
         answer = http.delete(f"/sweeps/{created['id']}").json()
         assert answer == {"id": created["id"], "state": "cancelled", "purged": False}
