@@ -53,6 +53,25 @@ def wait_for(condition, what: str, timeout: float = TIMEOUT_S) -> None:
         time.sleep(0.02)
 
 
+def wait_for_victim_busy(store: SweepStore, sweep_id: str, victim: str, fresh_s: float | None = None) -> int:
+    """Wait until `victim` is running a run — after some run is done, or one it started less than `fresh_s`
+    ago (so a kill now surely lands before it finishes); return that run's index."""
+    found: list[int] = []
+
+    def victim_busy() -> bool:
+        statuses = store.statuses(sweep_id)
+        running = [i for i, s in enumerate(statuses) if s == "running"]
+        infos = {i: store.run_info(sweep_id, i) for i in running}
+        found[:] = [i for i in running if infos[i].get("worker") == victim]
+        if fresh_s is not None:
+            found[:] = [i for i in found if time.time() - infos[i]["started_at"] < fresh_s]
+            return bool(found)
+        return bool(found) and "done" in statuses
+
+    wait_for(victim_busy, f"worker {victim} never ran a task")
+    return found[0]
+
+
 def assert_all_equal_direct(store: SweepStore, sweep_id: str, runs) -> None:
     assert store.statuses(sweep_id) == ["done"] * len(runs)
     for r in runs:
@@ -72,16 +91,7 @@ def test_sigkill_worker_mid_sweep_completes_with_identical_results(procs, tmp_pa
         )
         thread.start()
 
-        def victim_busy() -> bool:
-            statuses = store.statuses(sweep_id)
-            running = [i for i, s in enumerate(statuses) if s == "running"]
-            busy = [i for i in running if store.run_info(sweep_id, i).get("worker") == victim]
-            if busy and "done" in statuses:
-                outcome["lost"] = busy[0]
-                return True
-            return False
-
-        wait_for(victim_busy, "worker w0 never ran a task")
+        outcome["lost"] = wait_for_victim_busy(store, sweep_id, victim)
         killed_at = time.time()
         procs.kill_worker(0)
         thread.join(TIMEOUT_S)
@@ -131,3 +141,30 @@ def test_sigkill_coordinator_then_resume_recomputes_nothing_finished(procs, tmp_
         assert store.run_info(sweep_id, index) == info  # same attempt, same timestamps: not recomputed
     runs = expand_sweep(load_definition(DEFINITION))
     assert_all_equal_direct(store, sweep_id, runs)
+
+
+def test_worker_lost_beyond_retries_is_stored_failed_with_the_dask_error(procs, tmp_path):
+    """With no retries left, a run lost with its worker is stored `failed` with the KilledWorker text (it
+    never vanishes into worker logs); every other run still finishes `done`."""
+    store = SweepStore(tmp_path)
+    defn = load_definition(DEFINITION | {"base": {"T": 30000.0, "N": 1000}})  # runs of ~1 s
+    runs = expand_sweep(defn)
+    sweep_id = store.create_sweep(defn, runs)
+    with Client(procs.address) as client:
+        name, victim = min((w["name"], a) for a, w in client.scheduler_info()["workers"].items())
+        outcome: dict = {}
+        runner = SweepRunner(client, store, max_retries=0)
+        thread = threading.Thread(target=lambda: outcome.update(final=runner.run(sweep_id, max_in_flight=2)))
+        thread.start()
+        lost = wait_for_victim_busy(store, sweep_id, victim, fresh_s=0.2)
+        procs.kill_worker(int(name.removeprefix("w")))  # workers are named w<index> by DaskProcs
+        thread.join(TIMEOUT_S)
+        assert not thread.is_alive()
+    statuses, errors = store.statuses(sweep_id), store.errors(sweep_id)
+    failed = [i for i, s in enumerate(statuses) if s == "failed"]
+    assert lost in failed and "KilledWorker" in errors[lost]
+    assert all(s == "done" for i, s in enumerate(statuses) if i not in failed)
+    assert all("KilledWorker" in errors[i] for i in failed)
+    assert outcome["final"].failed == len(failed) and outcome["final"].done == len(runs) - len(failed)
+    procs.add_worker()
+    procs.wait_for_workers(2)
