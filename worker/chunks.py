@@ -22,8 +22,10 @@ try:  # zarr internals: guarded, so a zarr that moves them only loses the fast p
     from zarr.core.buffer import default_buffer_prototype
     from zarr.core.codec_pipeline import fill_value_or_default
     from zarr.storage import LocalStore
+
+    FAST_PATH = True
 except ImportError:  # pragma: no cover - depends on the installed zarr
-    LocalStore = None
+    FAST_PATH = False
 
 
 class RowIO:
@@ -41,7 +43,10 @@ class RowIO:
         self.native = self.metadata.dtype.to_native_dtype()
         self.fill = fill_value_or_default(self.spec)
         self.skip_empty = not self.spec.config.write_empty_chunks
-        self.folder = Path(a.store_path.store.root) / a.store_path.path
+        store = a.store_path.store
+        if not isinstance(store, LocalStore):  # row_io checked this already
+            raise TypeError(f"RowIO needs a LocalStore, got {type(store).__name__}")
+        self.folder = Path(store.root) / a.store_path.path
         self.tail = (0,) * (arr.ndim - 1)
 
     def path(self, index: int) -> Path:
@@ -97,7 +102,7 @@ def atomic_write(path: Path, data: Any) -> None:
 
 def row_io(arr: zarr.Array) -> RowIO | None:
     """A RowIO for `arr`, or None when the array must go through zarr (remote store, split runs, codecs)."""
-    if LocalStore is None or arr.metadata.zarr_format != 3:
+    if not FAST_PATH or arr.metadata.zarr_format != 3:
         return None
     a = arr.async_array
     if not isinstance(a.store_path.store, LocalStore) or arr.chunks != (1, *arr.shape[1:]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import zarr
@@ -13,10 +13,13 @@ from zarr.codecs import BloscCodec
 from worker.layout import array_specs, chunk_shape
 from worker.provenance import provenance
 
+if TYPE_CHECKING:
+    from zarr.core.common import JSON
+
 FORMAT = "pbn-sweep-store/1"
 FAST_COMPRESSOR = BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")
 """For the large result arrays: as small as zarr's default zstd here, and faster to write."""
-FLAT_KEYS = {"name": "default", "separator": "."}
+FLAT_KEYS: dict[str, JSON] = {"name": "default", "separator": "."}
 """Per-run chunks as flat files (`<array>/c.<run>.0.0`): a task then creates no directories (the default "/"
 separator made ~35 directories per run, a tenth of the task's store time)."""
 STATUSES: tuple[str, ...] = ("pending", "running", "done", "failed", "cancelled", "diverged", "reused")
@@ -26,7 +29,7 @@ def sweep_attrs(
     sweep_id: str, defn: Any, runs: list[Any], owner: str, sizes: dict[str, int], keys: list[str], axes: list
 ) -> dict[str, Any]:
     """Group attributes: everything needed to re-read, re-expand and trust the sweep."""
-    first = {}
+    first: dict[int, Any] = {}
     for r in runs:
         first.setdefault(r.point_index, r)
     return {
@@ -54,7 +57,7 @@ def sweep_attrs(
 
 def create_run_arrays(g: zarr.Group, n: int, sizes: dict[str, int], keys: list[str]) -> None:
     """Per-run arrays, each chunked one run per chunk."""
-    run = {"dimension_names": ("run",), "chunk_key_encoding": FLAT_KEYS}
+    run: dict[str, Any] = {"dimension_names": ("run",), "chunk_key_encoding": FLAT_KEYS}
     g.create_array("status", shape=(n,), chunks=(1,), dtype="i1", fill_value=0, **run)
     for name in ("error", "run_info"):
         g.create_array(name, shape=(n,), chunks=(1,), dtype=str, fill_value="", **run)

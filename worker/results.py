@@ -12,6 +12,7 @@ import xarray as xr
 
 from worker.creation import coordinate_values
 from worker.store import STATUSES, SweepStore
+from worker.zarr_typed import array, read
 
 RUN_COORDS = ("replicate", "seed", "point_index")
 
@@ -63,18 +64,18 @@ def summary_table(store: SweepStore | str | os.PathLike[str], sweep_id: str) -> 
     attrs = store.attrs(sweep_id)
     g = store.group(sweep_id, mode="r")
     exp = attrs["expansion"]
-    infos = [json.loads(str(t)) if str(t) else {} for t in g["run_info"][:]]
+    infos = [json.loads(str(t)) if str(t) else {} for t in read(array(g, "run_info"), slice(None))]
     table = pd.DataFrame(
         {
             "index": np.arange(attrs["n_runs"]),
-            "status": [STATUSES[int(c)] for c in g["status"][:]],
-            "error": [str(e) for e in g["error"][:]],
+            "status": [STATUSES[int(c)] for c in read(array(g, "status"), slice(None))],
+            "error": [str(e) for e in read(array(g, "error"), slice(None))],
         }
     )
     points = pd.DataFrame([exp["points"][i] for i in exp["point_index"]])
     table = pd.concat([table, points], axis=1)
     table["replicate"], table["seed"] = exp["replicate"], exp["seeds"]
-    summary = pd.DataFrame(g["summary"][:], columns=list(attrs["summary_keys"]))
+    summary = pd.DataFrame(read(array(g, "summary"), slice(None)), columns=list(attrs["summary_keys"]))
     summary = summary.drop(columns=[c for c in summary.columns if c in table.columns])
     table = pd.concat([table, summary], axis=1)
     table["attempt"] = [i.get("attempt") for i in infos]

@@ -8,7 +8,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from distributed import Client, Future, wait
 
@@ -65,7 +65,7 @@ def count_statuses(sweep_id: str, statuses: list[str]) -> SweepProgress:
     counts = dict.fromkeys(STATUSES, 0)
     for s in statuses:
         counts[s] += 1
-    return SweepProgress(sweep_id=sweep_id, total=len(statuses), **counts)
+    return SweepProgress(sweep_id=sweep_id, total=len(statuses), **cast(dict[str, Any], counts))
 
 
 def plan_runs(
@@ -189,7 +189,12 @@ class _Session:
     def execute(self) -> None:
         """Reuse what the cache holds, then keep `limit` tasks in flight until nothing is left."""
         for item in self.r.plan(self.sweep_id):
-            if item.action == "reuse" and self.store.reuse_run(self.sweep_id, item.index, item.source):
+            source = item.source  # plan() sets it for every reuse
+            if (
+                item.action == "reuse"
+                and source is not None
+                and self.store.reuse_run(self.sweep_id, item.index, source)
+            ):
                 self.statuses[item.index] = "reused"
             elif item.action != "skip":
                 self.todo.append(item.index)

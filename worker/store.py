@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import zarr
@@ -32,10 +32,13 @@ from worker.creation import (
 from worker.errors import RunNotFoundError, SweepNotFoundError, SweepStateError, SweepValidationError
 from worker.layout import array_specs, pad_to
 from worker.provenance import new_sweep_id
+from worker.zarr_typed import array, attr, cell, read
 
 CODES: dict[str, int] = {s: i for i, s in enumerate(STATUSES)}
 FINISHED = frozenset({"done", "diverged", "reused"})
 """Runs in these states are never resubmitted (a diverged run is a result, not a failure)."""
+OpenMode = Literal["r", "r+", "a", "w", "w-"]
+"""Modes of zarr.open_group."""
 SWEEP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -59,7 +62,7 @@ class SweepStore:
         except SweepNotFoundError:
             return False
 
-    def group(self, sweep_id: str, mode: str = "r+") -> zarr.Group:
+    def group(self, sweep_id: str, mode: OpenMode = "r+") -> zarr.Group:
         """Open a sweep's group (SweepNotFoundError if absent)."""
         if not self.exists(sweep_id):
             raise SweepNotFoundError(sweep_id)
@@ -171,18 +174,18 @@ class SweepStore:
         """One run: status, error, params, swept point, seed, summary, info and its arrays (unpadded)."""
         g = self.group(sweep_id, mode="r")
         _check_index(sweep_id, index, g)
-        attrs = dict(g.attrs)
+        attrs: dict[str, Any] = dict(g.attrs)
         exp = attrs["expansion"]
         info = self.run_info(sweep_id, index)
         shapes = info.get("shapes", {})
         arrays = {}
         for name, shape in shapes.items():
-            arrays[name] = np.asarray(g[name][(index, *(slice(0, n) for n in shape))])
+            arrays[name] = np.asarray(read(array(g, name), (index, *(slice(0, n) for n in shape))))
         pi = exp["point_index"][index]
         return {
             "index": index,
-            "status": STATUSES[int(g["status"][index])],
-            "error": str(g["error"][index]),
+            "status": STATUSES[int(cell(array(g, "status"), index))],
+            "error": str(cell(array(g, "error"), index)),
             "point": exp["points"][pi],
             "replicate": exp["replicate"][index],
             "seed": exp["seeds"][index],
@@ -277,8 +280,8 @@ class SweepStore:
                 return None
             g = self.group(sweep_id, mode="r")
             ok = (
-                int(g["status"][index]) in (CODES["done"], CODES["reused"])
-                and g.attrs["expansion"]["cache_keys"][index] == key
+                int(cell(array(g, "status"), index)) in (CODES["done"], CODES["reused"])
+                and attr(g, "expansion")["cache_keys"][index] == key
             )
         except (OSError, ValueError, KeyError, IndexError, SweepNotFoundError):
             return None
@@ -311,7 +314,7 @@ class SweepStore:
 
 
 def _check_index(sweep_id: str, index: int, g: zarr.Group | dict[str, Any]) -> None:
-    total = int((g if isinstance(g, dict) else g.attrs)["n_runs"])
+    total = int(g["n_runs"] if isinstance(g, dict) else attr(g, "n_runs"))
     if not 0 <= index < total:
         raise RunNotFoundError(sweep_id, index, total)
 

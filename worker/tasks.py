@@ -22,7 +22,7 @@ def run_point(store_root: str, sweep_id: str, index: int, params_json: str, atte
     """
     store = SweepStore(store_root)
     started = time.time()
-    info = {
+    info: dict[str, Any] = {
         "attempt": attempt,
         "started_at": started,
         "worker": _worker_name(),
@@ -62,7 +62,8 @@ def _outcome(index: int, status: str, attempt: int, started: float, **extra: Any
 
 def _simulate(params_json: str) -> Any:
     """Parse the parameters and run the simulator (imported lazily: compiling happens once per process)."""
-    from sim import SimParams, simulate
+    from sim import SimParams
+    from sim.simulate import simulate  # sim exports it lazily (module __getattr__), which mypy cannot see
 
     return simulate(SimParams.model_validate_json(params_json))
 
