@@ -56,7 +56,7 @@ def serve(
     from service.app import create_app
     from service.settings import Settings, is_loopback
 
-    overrides = {
+    overrides: dict[str, Any] = {
         k: v for k, v in {"host": host, "port": port, "scheduler": scheduler, "data": data}.items() if v
     }
     try:

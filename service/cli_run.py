@@ -95,7 +95,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
 
 def save_npz(path: Path, result: Any) -> None:
     """Arrays of the result plus the summary and params as JSON strings."""
-    arrays = {k: v for k, v in vars(result).items() if isinstance(v, np.ndarray)}
+    arrays: dict[str, Any] = {k: v for k, v in vars(result).items() if isinstance(v, np.ndarray)}
     np.savez_compressed(
         path,
         **arrays,

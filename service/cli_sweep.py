@@ -46,6 +46,7 @@ def sweep(
     """Run a parameter sweep: every point on Dask, every result in the Zarr store under --data."""
     try:
         store = SweepStore(data)
+        target: str | None
         if resume is not None:
             target = resume
             if not store.exists(target):

@@ -6,7 +6,7 @@ import io
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pandas as pd
@@ -164,11 +164,12 @@ class Sweep:
 
         store = self.status().get("store_path")
         if direct is None:
-            direct = bool(store) and Path(store).exists()
+            direct = bool(store) and Path(cast(str, store)).exists()
         if direct:
             from worker.results import open_sweep
 
-            return open_sweep(str(Path(store).parent.parent), self.id)
+            # direct=True with no store_path reported still fails in Path(None), as before
+            return open_sweep(str(Path(cast(str, store)).parent.parent), self.id)
         table = self.results()
         if "index" in table:
             table = table.set_index("index").rename_axis("run")

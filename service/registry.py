@@ -256,8 +256,9 @@ class Registry:
             runner = self._runners.get(entry.sweep_id)
         self.scheduler.cancel(entry.sweep_id)
         (runner or SweepRunner(self.client, self.store)).cancel(entry.sweep_id)
-        self._set_progress(entry, progress_from_store(self.store, entry.sweep_id))
-        if runner is not None or entry.progress.cancelled or entry.state == "queued":
+        progress = progress_from_store(self.store, entry.sweep_id)
+        self._set_progress(entry, progress)
+        if runner is not None or progress.cancelled or entry.state == "queued":
             entry.state = "cancelled"
         if purge:
             if not _wait_until(lambda: entry.sweep_id not in self._runners, 30.0):

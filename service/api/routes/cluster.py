@@ -17,7 +17,8 @@ router = APIRouter(tags=["cluster"])
 def worker_info(address: str, w: dict[str, Any]) -> WorkerInfo:
     """One worker from `scheduler_info()` (fields differ a little across distributed versions)."""
     metrics = w.get("metrics") or {}
-    counts = metrics.get("task_counts") if isinstance(metrics.get("task_counts"), dict) else {}
+    task_counts = metrics.get("task_counts")
+    counts: dict[str, Any] = task_counts if isinstance(task_counts, dict) else {}
     executing = metrics.get("executing", counts.get("executing", 0))
     return WorkerInfo(
         address=address,
