@@ -168,8 +168,12 @@ class Sweep:
         if direct:
             from worker.results import open_sweep
 
-            # direct=True with no store_path reported still fails in Path(None), as before
-            return open_sweep(str(Path(cast(str, store)).parent.parent), self.id)
+            if not store or not Path(store).exists():
+                raise ValueError(
+                    f"direct=True: the server's store_path {store!r} is not reachable from this machine; "
+                    "use direct=False to read over HTTP"
+                )
+            return open_sweep(str(Path(store).parent.parent), self.id)
         table = self.results()
         if "index" in table:
             table = table.set_index("index").rename_axis("run")

@@ -23,7 +23,7 @@ Y_MAX = 700.0
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
-def exp_parts_scalar(y: float) -> tuple[float, int]:
+def exp_parts_scalar(y: float) -> tuple[float, np.int64]:
     """(P(r), bits of 2^k) with exp(y) = P(r) * 2^k; the one copy of the arithmetic (kernel included)."""
     t = min(max(y, Y_MIN), Y_MAX)
     kf = math.floor(t * LOG2E + 0.5)

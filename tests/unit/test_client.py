@@ -114,3 +114,16 @@ def test_cli_unreachable_server_exit_2():
     url = f"http://127.0.0.1:{free_port()}"
     result = CliRunner().invoke(cli_app, ["status", "--url", url])
     assert result.exit_code == 2 and "error" in result.output.lower()
+
+
+def test_client_dataset_direct_refuses_an_unreachable_store(server, finished, tmp_path):
+    with Client(server.url, TOKEN) as client:
+        sweep = client.sweep(finished)
+        real = sweep.status()
+        sweep.status = lambda: {
+            **real,
+            "store_path": str(tmp_path / "elsewhere" / "x.zarr"),
+        }  # another host's path
+        with pytest.raises(ValueError, match="store_path"):
+            sweep.dataset(direct=True)
+        assert sweep.dataset().sizes["run"] == 3  # the default falls back to HTTP
