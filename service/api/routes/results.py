@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from worker.results import summary_table
 
 from service import plots
 from service.api.deps import RegistryDep, StoreDep, SweepId
@@ -17,6 +16,7 @@ from service.auth import CurrentUser
 from service.errors import ServiceError
 from service.schemas import RunPublic
 from sim import BLOCKS
+from worker.results import summary_table
 
 router = APIRouter(prefix="/sweeps/{sweep_id}", tags=["results"])
 RESERVED = {"format", "token"}
