@@ -28,7 +28,7 @@ import gc, json, resource, time, numpy as np
 from sim.params import SimParams
 from sim.connectivity import build_connectivity
 from sim.inputs import XSource
-from sim.simulate import run_network, warm_up
+from sim.driver import run_network, warm_up
 warm_up()  # load every kernel from the on-disk cache before timing
 N, kw, T = {N}, {kw}, {T}
 walls, cpus = {{}}, {{}}

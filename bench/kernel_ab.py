@@ -21,10 +21,7 @@ import numpy as np
 
 from sim import recording
 from sim.connectivity import block_sizes, build_connectivity, post_update_blocks, with_incoming
-from sim.inputs import XSource
-from sim.params import SimParams
-from sim.plasticity import plasticity_table
-from sim.simulate import (
+from sim.driver import (
     _chunk_cap,
     _initial_state,
     choose_cells,
@@ -33,6 +30,9 @@ from sim.simulate import (
     raster_choice,
     sample_positions,
 )
+from sim.inputs import XSource
+from sim.params import SimParams
+from sim.plasticity import plasticity_table
 
 MODES = {"static": {}, "istdp_ei_ii": {"eta_ei": 1.5e-5, "eta_ii": 1.5e-5}}
 

@@ -122,7 +122,7 @@ def run(
     except ValidationError as exc:
         err_console.print(f"[red]invalid parameters:[/]\n{_describe(exc)}")
         raise typer.Exit(2) from None
-    from sim.simulate import simulate
+    from sim.driver import simulate
 
     columns = (
         TextColumn("simulating"),

@@ -14,19 +14,15 @@ __all__ = [
     "SimParams",
     "SimResult",
     "parse_params",
+    "run_network",
     "simulate",
     "warm_up",
 ]
 
 
 def __getattr__(name: str):  # lazy: importing sim must not compile kernels
-    if name == "simulate":
-        from sim.simulate import simulate
+    if name in ("simulate", "warm_up", "run_network"):
+        from sim import driver
 
-        globals()["simulate"] = simulate  # the submodule import set this name to the module
-        return simulate
-    if name == "warm_up":
-        from sim.simulate import warm_up
-
-        return warm_up
+        return getattr(driver, name)
     raise AttributeError(name)

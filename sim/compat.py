@@ -344,7 +344,7 @@ class PlasticNeuralNetwork:
 
     def _run(self, params: SimParams, V0: np.ndarray):
         from sim.connectivity import connectivity_from_dense, post_update_blocks
-        from sim.simulate import run_network
+        from sim.driver import run_network
 
         conn = connectivity_from_dense(self.J, self.Jx, self.Ne, post_update_blocks(params))
         self._conn = conn

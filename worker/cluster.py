@@ -8,7 +8,6 @@ point NUMBA_CACHE_DIR at local disk so workers share the on-disk cache.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 from typing import Any
 
@@ -27,22 +26,11 @@ class WarmUpPlugin(WorkerPlugin):
         await asyncio.to_thread(warm_up_here)
 
 
-def warm_up_here() -> str:
-    """Compile (or load from the on-disk cache) the kernels in this process; returns what was done."""
-    try:
-        simulate_module = importlib.import_module("sim.simulate")
-    except ImportError as exc:
-        return f"no simulator: {exc}"
-    for name in ("warm_up", "warmup", "compile_kernels"):
-        fn = getattr(simulate_module, name, None)
-        if callable(fn):
-            fn()
-            return name
-    from sim import SimParams
-    from worker.probe import _probe_params
+def warm_up_here() -> None:
+    """Compile (or load from the on-disk cache) the kernels in this process."""
+    from sim.driver import warm_up
 
-    simulate_module.simulate(_probe_params(SimParams(N=100, T=50.0)))
-    return "probe run"
+    warm_up()
 
 
 def make_client(
@@ -69,7 +57,7 @@ def make_client(
     return client
 
 
-def warm_up(client: Client) -> dict[str, str]:
+def warm_up(client: Client) -> dict[str, None]:
     """Compile the kernels on every current worker now (later workers get the plugin)."""
     return client.run(warm_up_here)
 

@@ -18,7 +18,7 @@ def probe_summary_keys(params: list[SimParams]) -> list[str]:
 
     Keys a run reports beyond these still reach the store, in that run's `run_info` summary.
     """
-    simulate_module = importlib.import_module("sim.simulate")
+    simulate_module = importlib.import_module("sim.driver")
     declared = getattr(simulate_module, "summary_keys", None)
     keys: dict[str, None] = {}
     for variant in _variants(params):

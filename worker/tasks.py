@@ -63,7 +63,7 @@ def _outcome(index: int, status: str, attempt: int, started: float, **extra: Any
 def _simulate(params_json: str) -> Any:
     """Parse the parameters and run the simulator (imported lazily: compiling happens once per process)."""
     from sim import SimParams
-    from sim.simulate import simulate  # sim exports it lazily (module __getattr__), which mypy cannot see
+    from sim.driver import simulate  # sim exports it lazily (module __getattr__), which mypy cannot see
 
     return simulate(SimParams.model_validate_json(params_json))
 

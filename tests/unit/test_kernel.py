@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sim.connectivity import connectivity_from_dense, synapse_pre
+from sim.driver import run_network
 from sim.params import BLOCKS, RULES, SimParams
-from sim.simulate import run_network
 from tests.naive import naive_network, poisson_x, random_network
 
 SMALL = dict(

@@ -29,7 +29,7 @@ def test_make_client_local_cluster_and_warm_up(client):
     info = cluster_info(client)
     assert len(info["workers"]) == 1 and info["nthreads"] == 1
     assert info["scheduler"].startswith("tcp://127.0.0.1:")
-    assert list(warm_up(client).values()) == ["warm_up"]
+    assert len(warm_up(client)) == len(client.scheduler_info()["workers"]) >= 1
 
 
 def test_make_client_connects_to_pbn_scheduler(client, monkeypatch):

@@ -9,9 +9,7 @@ X spikes, initial voltages and recording choices.
 from __future__ import annotations
 
 import math
-import sys
 import time
-import types
 from collections.abc import Callable
 from typing import Any
 
@@ -280,17 +278,3 @@ def warm_up() -> None:
 
 
 __all__ = ["MODEL_VERSION", "run_network", "simulate", "warm_up"]
-
-
-class _CallableModule(types.ModuleType):
-    """`sim.simulate` may resolve to this module (a submodule import sets the package attribute);
-    calling it runs `simulate`, so `sim.simulate(params)` works in any import order."""
-
-    def __call__(self, params: SimParams | dict[str, Any], progress: Callable[[float], None] | None = None):
-        return simulate(params, progress)
-
-
-sys.modules[__name__].__class__ = _CallableModule
-# `sim.simulate` may be the function or this module: both offer .warm_up and .run_network
-simulate.warm_up = warm_up  # type: ignore[attr-defined]
-simulate.run_network = run_network  # type: ignore[attr-defined]
