@@ -21,10 +21,10 @@ from service.registry import Registry
 from service.settings import Settings, get_settings, is_loopback
 from worker.cluster import dashboard_link, make_client
 from worker.store import SweepStore
+from worker.store.provenance import package_version
 
 log = logging.getLogger("pbn.service")
 STATIC = Path(__file__).parent / "static"
-VERSION = "0.1.0"
 
 
 class BodySizeLimit:
@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
         title="pbn-sweep",
-        version=VERSION,
+        version=package_version(),
         summary="Parameter sweeps of plastic balanced spiking networks on Dask, stored in Zarr.",
         lifespan=lifespan,
     )

@@ -73,12 +73,11 @@ def sweep(
 def _create(
     store: SweepStore, file: Path, explain: bool, sweep_id: str | None, owner: str | None
 ) -> str | None:
-    """Load, validate and limit-check a definition; create the sweep (or only explain it)."""
-    from worker.sweep import SweepLimits, check_limits, expand_sweep, load_definition
+    """Load and prepare a definition (count, expand once, limits); create the sweep (or only explain it)."""
+    from worker.limits import SweepLimits
+    from worker.sweep import load_definition, prepare_sweep
 
-    defn = load_definition(file)
-    runs = expand_sweep(defn)
-    check_limits(runs, SweepLimits.from_env())
+    runs = prepare_sweep(defn := load_definition(file), SweepLimits())
     if explain:
         _print_plan(plan_runs(store, [r.cache_key for r in runs]), runs)
         return None
@@ -93,7 +92,7 @@ def _run(store: SweepStore, sweep_id: str, scheduler: str | None, workers: int |
     """Start or connect the cluster, warm it up, run with a live progress bar."""
     from worker.cluster import make_client, warm_up
     from worker.runner import progress_from_store
-    from worker.store import FINISHED
+    from worker.status import FINISHED
 
     if all(s in FINISHED for s in store.statuses(sweep_id)):
         console.print(f"sweep {sweep_id}: every run already has a result; nothing to run")

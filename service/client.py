@@ -12,7 +12,7 @@ import httpx
 import pandas as pd
 import yaml
 
-FINAL_STATES = ("done", "cancelled", "stopped")
+from worker.status import FINAL_STATES
 
 
 class ApiError(Exception):

@@ -2,14 +2,13 @@
 
 The store is the source of truth (owner, definition and per-run status live in each sweep's Zarr group);
 this class only keeps a cache of the sweeps' metadata, the live progress of running sweeps, and one
-coordinator thread per user (service.scheduler). On start, sweeps with unfinished runs are resumed:
+coordinator thread per user (service.fairness). On start, sweeps with unfinished runs are resumed:
 the runner resubmits only runs that are not finished, so no finished run is recomputed.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,16 +18,16 @@ from typing import Any
 from distributed import Client
 
 from service.auth import User
-from service.errors import ConflictError, NotFoundError, SweepTooLargeError
+from service.errors import ConflictError, NotFoundError
+from service.fairness import Job, UserScheduler
 from service.metrics import ServiceMetrics
-from service.scheduler import Job, UserScheduler
 from service.settings import Settings
-from worker.runner import SweepProgress, SweepRunner, progress_from_store
+from worker.runner import PlanItem, SweepProgress, SweepRunner, progress_from_store
+from worker.status import UNFINISHED, SweepState
 from worker.store import SweepStore
-from worker.sweep import SweepDefinition, SweepLimits, check_limits, expand_sweep
+from worker.sweep import RunSpec, SweepDefinition, prepare_sweep
 
 log = logging.getLogger("pbn.service")
-UNFINISHED = ("pending", "running")
 MAX_ERRORS = 50
 MAX_RETRIES = 5
 RETRY_AFTER_S = 30.0
@@ -44,7 +43,7 @@ class SweepEntry:
     created: datetime | None
     n_runs: int
     cost_neuron_s: float
-    state: str = "stopped"  # queued | running | done | cancelled | stopped
+    state: SweepState = "stopped"
     cancel_requested: bool = False
     errors: list[dict[str, Any]] = field(default_factory=list)  # failed runs (index, status, error), first 50
     failed_seen: int = 0
@@ -53,24 +52,19 @@ class SweepEntry:
     public_cache: tuple[tuple[int, str], bytes] | None = None
     progress: SweepProgress | None = None
     finished: set[int] = field(default_factory=set)
+    plan: list[PlanItem] | None = None  # computed at submission, used by the first coordinator
 
 
-def count_runs(defn: SweepDefinition) -> int:
-    """Runs a definition expands to, computed without expanding it (to refuse huge grids cheaply)."""
-    n = math.prod(len(v) for v in defn.grid.values()) if defn.grid else 1
-    if defn.zip:
-        n *= len(next(iter(defn.zip.values())))
-    if defn.points:
-        n *= len(defn.points)
-    return n * defn.replicates
-
-
-def limits_from(settings: Settings) -> SweepLimits:
-    return SweepLimits(
-        max_runs=settings.max_runs_per_sweep,
-        max_N=settings.max_N,
-        max_T_ms=settings.max_T_ms,
-        max_neuron_seconds=settings.max_sweep_neuron_s,
+def entry_from_runs(sweep_id: str, attrs: dict[str, Any], runs: list[RunSpec]) -> SweepEntry:
+    """A registry entry from a sweep's attributes and its runs."""
+    created = attrs.get("created")
+    return SweepEntry(
+        sweep_id=sweep_id,
+        owner=str(attrs.get("owner", "anonymous")),
+        name=str(attrs.get("definition", {}).get("name", sweep_id)),
+        created=datetime.fromisoformat(created) if isinstance(created, str) else None,
+        n_runs=len(runs),
+        cost_neuron_s=sum(r.params.neuron_seconds() for r in runs),
     )
 
 
@@ -81,7 +75,6 @@ class Registry:
         self, settings: Settings, store: SweepStore, client: Client, metrics: ServiceMetrics
     ) -> None:
         self.settings, self.store, self.client, self.metrics = settings, store, client, metrics
-        self.limits = limits_from(settings)
         self.scheduler = UserScheduler(settings.user_max_queued_neuron_s)
         self._lock = threading.Lock()
         self._entries: dict[str, SweepEntry] = {}
@@ -122,33 +115,18 @@ class Registry:
         return [e.sweep_id for e in resumed]
 
     def _entry_from_store(self, sweep_id: str) -> SweepEntry:
-        attrs = self.store.attrs(sweep_id)
-        runs = self.store.runs(sweep_id)
-        created = attrs.get("created")
-        return SweepEntry(
-            sweep_id=sweep_id,
-            owner=str(attrs.get("owner", "anonymous")),
-            name=str(attrs.get("definition", {}).get("name", sweep_id)),
-            created=datetime.fromisoformat(created) if isinstance(created, str) else None,
-            n_runs=len(runs),
-            cost_neuron_s=sum(r.params.neuron_seconds() for r in runs),
-        )
+        return entry_from_runs(sweep_id, self.store.attrs(sweep_id), self.store.runs(sweep_id))
 
     # ---- submitting and running ---------------------------------------------------------------
     def submit(self, defn: SweepDefinition, user: User) -> tuple[SweepEntry, int]:
-        """Validate, expand, check limits and quota, create the store group and queue the sweep."""
-        n = count_runs(defn)
-        if n > self.limits.max_runs:
-            raise SweepTooLargeError(
-                f"max_runs: the definition expands to {n} runs; the limit is {self.limits.max_runs}"
-            )
-        runs = expand_sweep(defn)
-        check_limits(runs, self.limits)
+        """Count, expand once, check limits and quota, create the store group, plan once, queue."""
+        runs = prepare_sweep(defn, self.settings)
         cost = sum(r.params.neuron_seconds() for r in runs)
         self.scheduler.check_quota(user.name, cost)
         sweep_id = self.store.create_sweep(defn, runs, owner=user.name)
-        entry = self._entry_from_store(sweep_id)
-        n_reused = sum(item.action == "reuse" for item in SweepRunner(self.client, self.store).plan(sweep_id))
+        entry = entry_from_runs(sweep_id, self.store.attrs(sweep_id), runs)
+        entry.plan = SweepRunner(self.client, self.store).plan(sweep_id)
+        n_reused = sum(item.action == "reuse" for item in entry.plan)
         self._set_progress(entry, progress_from_store(self.store, sweep_id))
         with self._lock:
             self._entries[sweep_id] = entry
@@ -170,17 +148,20 @@ class Registry:
         entry.state = "running"
         entry.finished = {i for i, s in enumerate(self.store.statuses(entry.sweep_id)) if s not in UNFINISHED}
         try:
+            plan, entry.plan = entry.plan, None
             final = runner.run(
                 entry.sweep_id,
                 progress=lambda p: self._on_progress(entry, runner, p),
                 max_in_flight=self.settings.user_max_concurrent_runs,
+                should_stop=self._stopping.is_set,
+                plan=plan,
             )
-            if entry.cancel_requested:  # a cancel that raced with the start: mark what is left
+            if self._stopping.is_set():
+                log.info("sweep %s left resumable at shutdown", entry.sweep_id)
+            elif entry.cancel_requested:  # a cancel that raced with the start: mark what is left
                 runner.cancel(entry.sweep_id)
                 final = progress_from_store(self.store, entry.sweep_id)
             self._on_progress(entry, runner, final)
-        except ShutdownError:
-            log.info("sweep %s left resumable at shutdown", entry.sweep_id)
         except Exception:  # the cluster went away, the store hiccuped...: try again later, a few times
             log.exception(
                 "coordinating sweep %s failed; retry %d of %d in %g s",
@@ -211,10 +192,7 @@ class Registry:
         timer.start()
 
     def _on_progress(self, entry: SweepEntry, runner: SweepRunner, progress: SweepProgress) -> None:
-        """Keep the live counts and run durations; pass on a cancel; at shutdown leave the runner
-        by raising (the runner's own stop would mark unfinished runs cancelled, not resumable)."""
-        if self._stopping.is_set():
-            raise ShutdownError
+        """Keep the live counts and run durations; pass on a cancel."""
         if entry.cancel_requested:
             runner.cancel(entry.sweep_id)
         self._set_progress(entry, progress)
@@ -284,11 +262,7 @@ class Registry:
         _wait_until(lambda: not self._runners, timeout_s)
 
 
-class ShutdownError(Exception):
-    """Raised inside a runner's progress callback to leave it at shutdown without touching the store."""
-
-
-def _final_state(progress: SweepProgress | None) -> str:
+def _final_state(progress: SweepProgress | None) -> SweepState:
     if progress is None:
         return "stopped"
     if progress.pending or progress.running:

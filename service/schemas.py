@@ -7,9 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-SweepState = Literal["queued", "running", "done", "cancelled", "stopped"]
-SWEEP_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
-"""Sweep ids: letters, digits, '_', '-', '.'; never '/', never starting with '.' (no path tricks)."""
+from worker.status import SweepState
 
 EXAMPLE_DEFINITION: dict[str, Any] = {
     "name": "istdp-vs-N",

@@ -9,13 +9,15 @@ import time
 import traceback
 from typing import Any
 
-from worker.store import FINISHED, SweepStore
+from sim import SimParams
+from worker.status import FINISHED
+from worker.store import SweepStore
 
 ERROR_CHARS = 4000
 """Error text kept per run (the tail of the traceback, where the cause is)."""
 
 
-def run_point(store_root: str, sweep_id: str, index: int, params_json: str, attempt: int) -> dict[str, Any]:
+def run_point(store_root: str, sweep_id: str, index: int, params: SimParams, attempt: int) -> dict[str, Any]:
     """Simulate one point and store it; failures are stored as `failed` with their traceback, never raised.
 
     Idempotent: a run already finished in the store is skipped, and rewriting a run writes the same chunks.
@@ -35,11 +37,13 @@ def run_point(store_root: str, sweep_id: str, index: int, params_json: str, atte
             return _outcome(index, "skipped", attempt, started, stored=current)
         store.mark_running(sweep_id, index, info)
         sim_start = time.perf_counter()
-        result = _simulate(params_json)
+        result = _simulate(params)
         sim_wall = time.perf_counter() - sim_start
         info.update(finished_at=time.time(), sim_wall_s=sim_wall)
         info["wall_s"] = info["finished_at"] - started
         status = store.write_result(sweep_id, index, result, info)
+        if status == "done":  # the cache points only at runs whose data is all written
+            store.record_cache(sweep_id, index)
         return _outcome(index, status, attempt, started, sim_wall_s=sim_wall)
     except Exception as exc:  # a bad point must not vanish into worker logs
         text = f"{type(exc).__name__}: {exc}"[:500] + "\n" + traceback.format_exc()[-ERROR_CHARS:]
@@ -60,12 +64,12 @@ def _outcome(index: int, status: str, attempt: int, started: float, **extra: Any
     }
 
 
-def _simulate(params_json: str) -> Any:
-    """Parse the parameters and run the simulator (imported lazily: compiling happens once per process)."""
-    from sim import SimParams
-    from sim.driver import simulate  # sim exports it lazily (module __getattr__), which mypy cannot see
+def _simulate(params: SimParams) -> Any:
+    """Run the simulator on parameters validated once, at expansion (the driver is imported lazily:
+    compiling happens once per process)."""
+    from sim.driver import simulate
 
-    return simulate(SimParams.model_validate_json(params_json))
+    return simulate(params)
 
 
 def _worker_name() -> str:

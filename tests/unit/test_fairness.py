@@ -8,7 +8,7 @@ import time
 import pytest
 
 from service.errors import QuotaExceededError
-from service.scheduler import Job, UserScheduler
+from service.fairness import Job, UserScheduler
 
 
 def recorder(log: list[tuple[str, str]], name: str, hold: threading.Event | None = None):
