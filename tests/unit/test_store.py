@@ -313,3 +313,24 @@ def test_pad_to_fills_a_reused_dirty_buffer():
         buffer = out if out is buffer else buffer
     ints = pad_to(np.arange(3), (5,), -1, "i8", "cells", out=np.zeros(5, dtype="i8"))
     np.testing.assert_array_equal(ints, [0, 1, 2, -1, -1])
+
+
+def test_statuses_decode_through_the_stores_own_tuple(tmp_path):
+    """A store written with another status order (an older version) still reads and writes correctly."""
+    from worker.status import RUN_STATUSES
+
+    store = SweepStore(tmp_path)
+    defn = definition(grid={"cx": [0.0, 0.1, 0.2]})
+    sweep_id = store.create_sweep(defn, expand_sweep(defn))
+    old_order = tuple(reversed(RUN_STATUSES))
+    g = zarr.open_group(str(store.path(sweep_id)), mode="r+")
+    g.attrs["statuses"] = list(old_order)  # as the older version wrote it, codes included
+    for index, status in enumerate(("done", "failed", "pending")):
+        g["status"][index] = old_order.index(status)
+    reopened = SweepStore(tmp_path)
+    assert reopened.statuses(sweep_id) == ["done", "failed", "pending"]
+    reopened.set_status(sweep_id, 2, "cancelled")
+    stored = zarr.open_group(str(store.path(sweep_id)), mode="r")["status"]
+    assert int(stored[2]) == old_order.index("cancelled")
+    assert summary_table(reopened, sweep_id)["status"].tolist() == ["done", "failed", "cancelled"]
+    assert open_sweep(reopened, sweep_id).status.values.ravel().tolist() == ["done", "failed", "cancelled"]
