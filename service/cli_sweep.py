@@ -13,7 +13,7 @@ from rich.table import Table
 
 from service.console import console, err_console
 from worker.errors import PbnError, SweepNotFoundError
-from worker.runner import PlanItem, SweepProgress, SweepRunner, plan_runs
+from worker.runner import PlanItem, SweepProgress, SweepRunner, plan_runs, plan_stored
 from worker.store import SweepStore
 
 TABLE_COLUMNS = ("rate_e_hz", "rate_i_hz", "corr_ee", "j_ee", "j_ei", "wall_s")
@@ -52,7 +52,7 @@ def sweep(
             if not store.exists(target):
                 raise SweepNotFoundError(target)
             if explain:
-                _print_plan(_plan_stored(store, target), store.runs(target))
+                _print_plan(plan_stored(store, target), store.runs(target))
                 return
         elif file is not None:
             target = _create(store, file, explain, sweep_id, owner)
@@ -79,7 +79,7 @@ def _create(
 
     runs = prepare_sweep(defn := load_definition(file), SweepLimits())
     if explain:
-        _print_plan(plan_runs(store, [r.cache_key for r in runs]), runs)
+        _print_plan(plan_runs(store, [r.cache_key for r in runs], owner or _user()), runs)
         return None
     created = store.create_sweep(defn, runs, owner=owner or _user(), sweep_id=sweep_id)
     console.print(
@@ -146,11 +146,6 @@ class _ProgressBar:
         eta = "-" if p.eta_s is None else f"{p.eta_s:.0f}s"
         done = p.finished + p.failed + p.cancelled
         self.progress.update(self.task, total=p.total, completed=done, counts=counts, eta=eta)
-
-
-def _plan_stored(store: SweepStore, sweep_id: str) -> list[PlanItem]:
-    keys = store.attrs(sweep_id)["expansion"]["cache_keys"]
-    return plan_runs(store, keys, store.statuses(sweep_id), exclude=sweep_id)
 
 
 def _print_plan(items: list[PlanItem], runs: list[Any] | None = None) -> None:

@@ -122,21 +122,26 @@ class Registry:
         """Count, expand once, check limits and quota, create the store group, plan once, queue."""
         runs = prepare_sweep(defn, self.settings)
         cost = sum(r.params.neuron_seconds() for r in runs)
-        self.scheduler.check_quota(user.name, cost)
-        sweep_id = self.store.create_sweep(defn, runs, owner=user.name)
-        entry = entry_from_runs(sweep_id, self.store.attrs(sweep_id), runs)
-        entry.plan = SweepRunner(self.client, self.store).plan(sweep_id)
+        self.scheduler.reserve(user.name, cost)
+        try:
+            sweep_id = self.store.create_sweep(defn, runs, owner=user.name)
+            entry = entry_from_runs(sweep_id, self.store.attrs(sweep_id), runs)
+            entry.plan = SweepRunner(self.client, self.store).plan(sweep_id)
+        except BaseException:
+            self.scheduler.release(user.name, cost)
+            raise
         n_reused = sum(item.action == "reuse" for item in entry.plan)
         self._set_progress(entry, progress_from_store(self.store, sweep_id))
         with self._lock:
             self._entries[sweep_id] = entry
-        self._queue(entry)
+        self._queue(entry, reserved=True)
         self.metrics.sweeps_submitted.inc()
         return entry, n_reused
 
-    def _queue(self, entry: SweepEntry) -> None:
+    def _queue(self, entry: SweepEntry, reserved: bool = False) -> None:
         entry.state = "queued"
-        self.scheduler.submit(Job(entry.sweep_id, entry.owner, entry.cost_neuron_s, lambda: self._run(entry)))
+        job = Job(entry.sweep_id, entry.owner, entry.cost_neuron_s, lambda: self._run(entry))
+        self.scheduler.submit(job, reserved=reserved)
 
     def _run(self, entry: SweepEntry) -> None:
         """Body of a user's coordinator thread: run the sweep to its end, its cancellation or shutdown."""
@@ -147,6 +152,7 @@ class Registry:
             self._runners[entry.sweep_id] = runner
         entry.state = "running"
         entry.finished = {i for i, s in enumerate(self.store.statuses(entry.sweep_id)) if s not in UNFINISHED}
+        finished_before = len(entry.finished)
         try:
             plan, entry.plan = entry.plan, None
             final = runner.run(
@@ -163,6 +169,8 @@ class Registry:
                 final = progress_from_store(self.store, entry.sweep_id)
             self._on_progress(entry, runner, final)
         except Exception:  # the cluster went away, the store hiccuped...: try again later, a few times
+            if len(entry.finished) > finished_before:
+                entry.retries = 0  # it made progress: the retry budget is for failures in a row
             log.exception(
                 "coordinating sweep %s failed; retry %d of %d in %g s",
                 entry.sweep_id,

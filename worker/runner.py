@@ -76,6 +76,7 @@ def count_statuses(sweep_id: str, statuses: list[RunStatus]) -> SweepProgress:
 def plan_runs(
     store: SweepStore,
     cache_keys: list[str],
+    owner: str,
     statuses: list[RunStatus] | None = None,
     exclude: str | None = None,
 ) -> list[PlanItem]:
@@ -85,13 +86,20 @@ def plan_runs(
     for index, (status, key) in enumerate(zip(statuses, cache_keys, strict=True)):
         if status in FINISHED:
             items.append(PlanItem(index, "skip", f"already {status}"))
-        elif (source := store.lookup_cache(key, exclude=exclude)) is not None:
+        elif (source := store.lookup_cache(key, owner, exclude=exclude)) is not None:
             why = f"same parameters, seed and model version as run {source[1]} of sweep {source[0]}"
             items.append(PlanItem(index, "reuse", why, source))
         else:
             why = "not computed yet" if status == "pending" else f"previous attempt {status}"
             items.append(PlanItem(index, "run", f"{why}; no stored run has the same cache key"))
     return items
+
+
+def plan_stored(store: SweepStore, sweep_id: str) -> list[PlanItem]:
+    """The plan of a stored sweep: its own finished runs are skipped, its owner's cache is searched."""
+    attrs = store.attrs(sweep_id)
+    keys, owner = attrs["expansion"]["cache_keys"], str(attrs.get("owner", "anonymous"))
+    return plan_runs(store, keys, owner, store.statuses(sweep_id), exclude=sweep_id)
 
 
 def progress_from_store(store: SweepStore, sweep_id: str) -> SweepProgress:
@@ -110,8 +118,7 @@ class SweepRunner:
 
     def plan(self, sweep_id: str) -> list[PlanItem]:
         """Per run: skip (already finished), reuse (same params + seed + model version stored), or run."""
-        keys = self.store.attrs(sweep_id)["expansion"]["cache_keys"]
-        return plan_runs(self.store, keys, self.store.statuses(sweep_id), exclude=sweep_id)
+        return plan_stored(self.store, sweep_id)
 
     def progress(self, sweep_id: str) -> SweepProgress:
         """Stored progress plus the dashboard link."""

@@ -126,15 +126,16 @@ def test_cache_reuses_a_done_run_from_another_sweep(small, tmp_path):
     store, sweep_id, runs = small
     other = definition(grid={"N": [100, 150, 200], "cx": [0.0, 0.1]}, replicates=2)
     new_runs = expand_sweep(other)
-    new_id = store.create_sweep(other, new_runs)
+    new_id = store.create_sweep(other, new_runs, owner="alice")
     by_key = {r.cache_key: r.index for r in runs}
     hits = [r for r in new_runs if r.cache_key in by_key]
     assert len(hits) == len(runs)  # extending the grid keeps the old runs' seeds
     for r in hits:
-        source = store.lookup_cache(r.cache_key, exclude=new_id)
+        source = store.lookup_cache(r.cache_key, "alice", exclude=new_id)
         assert source == (sweep_id, by_key[r.cache_key])
+        assert store.lookup_cache(r.cache_key, "bob") is None  # never another owner's runs
         assert store.reuse_run(new_id, r.index, source)
-    assert store.lookup_cache(new_runs[-1].cache_key) is None
+    assert store.lookup_cache(new_runs[-1].cache_key, "alice") is None
     stored = store.read_run(new_id, hits[0].index)
     original = store.read_run(sweep_id, by_key[hits[0].cache_key])
     assert stored["status"] == "reused"
@@ -165,7 +166,7 @@ def test_diverged_run_is_stored_with_partial_data(tmp_path):
     stored = store.read_run(sweep_id, 0)
     assert stored["status"] == "diverged" and stored["error"] == "rate"
     assert stored["summary"]["t_stop_ms"] < 300.0
-    assert store.lookup_cache(runs[0].cache_key) is None  # only `done` runs are reused
+    assert store.lookup_cache(runs[0].cache_key, "anonymous") is None  # only `done` runs are reused
 
 
 def test_typed_errors(small):

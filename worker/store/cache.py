@@ -1,8 +1,10 @@
-"""The cache of finished runs: `<root>/cache/<key>.json` points at a run holding that result, and the copy of
-such a run's data into another sweep's run (through the same row path as a task's write)."""
+"""The cache of finished runs, one per owner: `<root>/cache/<key>-<owner digest>.json` points at a run of that
+owner holding that result, and the copy of such a run's data into another sweep's run (through the same row
+path as a task's write). Reuse never crosses owners, so no user learns what another has run."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -17,28 +19,35 @@ from worker.store.schema import array_specs, pad_to
 from worker.store.typed import read
 
 
-def record(root: Path, key: str, sweep_id: str, index: int) -> None:
-    """Point the cache entry of `key` at a finished run (atomic replace; rewriting is harmless)."""
-    folder = root / "cache"
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{key}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+def _path(root: Path, key: str, owner: str) -> Path:
+    digest = hashlib.sha256(owner.encode()).hexdigest()[:16]
+    return root / "cache" / f"{key}-{digest}.json"
+
+
+def record(root: Path, key: str, owner: str, sweep_id: str, index: int) -> None:
+    """Point the owner's cache entry of `key` at a finished run (atomic replace; rewriting is harmless)."""
+    path = _path(root, key, owner)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     tmp.write_text(json.dumps({"sweep_id": sweep_id, "index": index}))
-    os.replace(tmp, folder / f"{key}.json")
+    os.replace(tmp, path)
 
 
-def entry(root: Path, key: str) -> tuple[str, int] | None:
-    """The (sweep_id, index) the cache entry of `key` names, unchecked (None if there is none)."""
+def entry(root: Path, key: str, owner: str) -> tuple[str, int] | None:
+    """The (sweep_id, index) the owner's cache entry of `key` names, unchecked (None if there is none)."""
     try:
-        data = json.loads((root / "cache" / f"{key}.json").read_text())
+        data = json.loads(_path(root, key, owner).read_text())
         return str(data["sweep_id"]), int(data["index"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def holds(src: Handles, index: int, key: str) -> bool:
-    """True if run `index` of `src` still holds the result of `key` (stale entries are ignored)."""
+def holds(src: Handles, index: int, key: str, owner: str) -> bool:
+    """True if run `index` of `src` is the owner's and still holds the result of `key` (stale entries are
+    ignored: a deleted or re-created sweep, a run that is no longer finished)."""
     try:
-        return src.attrs["expansion"]["cache_keys"][index] == key and src.status(index) in REUSABLE
+        mine = src.attrs.get("owner") == owner
+        return mine and src.attrs["expansion"]["cache_keys"][index] == key and src.status(index) in REUSABLE
     except (IndexError, KeyError, ValueError):
         return False
 

@@ -199,17 +199,19 @@ class SweepStore:
 
     # ---- the cache of finished runs (worker.store.cache) --------------------------------------
     def record_cache(self, sweep_id: str, index: int) -> None:
-        """Point the cache entry of run `index`'s key at it (after its data and status are written)."""
-        key = self.handles(sweep_id).attrs["expansion"]["cache_keys"][index]
-        cache.record(self.root, key, sweep_id, index)
+        """Point the owner's cache entry of run `index`'s key at it (once its data and status are written)."""
+        attrs = self.handles(sweep_id).attrs
+        key = attrs["expansion"]["cache_keys"][index]
+        cache.record(self.root, key, str(attrs.get("owner", "anonymous")), sweep_id, index)
 
-    def lookup_cache(self, key: str, exclude: str | None = None) -> tuple[str, int] | None:
-        """(sweep_id, index) of a finished run with this cache key, or None (stale entries are ignored)."""
-        found = cache.entry(self.root, key)
+    def lookup_cache(self, key: str, owner: str, exclude: str | None = None) -> tuple[str, int] | None:
+        """(sweep_id, index) of a finished run of `owner` with this cache key, or None (stale entries are
+        ignored; other owners' runs are never found)."""
+        found = cache.entry(self.root, key, owner)
         if found is None or found[0] == exclude:
             return None
         try:
-            return found if cache.holds(self.handles(found[0]), found[1], key) else None
+            return found if cache.holds(self.handles(found[0]), found[1], key, owner) else None
         except (OSError, SweepNotFoundError):
             return None
 
