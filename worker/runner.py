@@ -16,6 +16,7 @@ from sim import SimParams
 from worker.status import FINISHED, RUN_STATUSES, UNFINISHED, RunStatus
 from worker.status import counts as status_counts
 from worker.store import SweepStore
+from worker.store.locks import sweep_lock
 from worker.tasks import run_point
 
 POLL_S = 0.5
@@ -144,7 +145,19 @@ class SweepRunner:
         plan: list[PlanItem] | None = None,
     ) -> SweepProgress:
         """Run every unfinished run of a sweep and block until done, cancelled or stopped (`should_stop`:
-        runs left stay `pending`). `plan`: one computed at submission (else it is computed now)."""
+        runs left stay `pending`). `plan`: one computed at submission (else it is computed now). One
+        coordinator per sweep: another process (or thread) running it raises HeldError naming it."""
+        with sweep_lock(self.store.root, sweep_id):
+            return self._run_locked(sweep_id, progress, max_in_flight, should_stop, plan)
+
+    def _run_locked(
+        self,
+        sweep_id: str,
+        progress: Callable[[SweepProgress], None] | None,
+        max_in_flight: int | None,
+        should_stop: Callable[[], bool] | None,
+        plan: list[PlanItem] | None,
+    ) -> SweepProgress:
         self.store.clear_cancel(sweep_id)
         with self._lock:
             self._cancel.discard(sweep_id)
