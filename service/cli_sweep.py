@@ -55,7 +55,8 @@ def sweep(
                 _print_plan(plan_stored(store, target), store.runs(target))
                 return
         elif file is not None:
-            target = _create(store, file, explain, sweep_id, owner)
+            local = None if scheduler else workers or 0
+            target = _create(store, file, explain, sweep_id, owner, local_workers=local)
             if target is None:
                 return
         else:
@@ -71,15 +72,30 @@ def sweep(
 
 
 def _create(
-    store: SweepStore, file: Path, explain: bool, sweep_id: str | None, owner: str | None
+    store: SweepStore,
+    file: Path,
+    explain: bool,
+    sweep_id: str | None,
+    owner: str | None,
+    local_workers: int | None = None,
 ) -> str | None:
-    """Load and prepare a definition (count, expand once, limits); create the sweep (or only explain it)."""
+    """Load and prepare a definition (count, expand once, limits, memory); create the sweep (or explain it).
+    `local_workers`: the LocalCluster's size (0: one per core), whose per-worker memory is the budget."""
+    from worker import calibration
+    from worker.admission import estimate_sweep
     from worker.limits import SweepLimits
     from worker.sweep import load_definition, prepare_sweep
 
-    runs = prepare_sweep(defn := load_definition(file), SweepLimits())
+    model, budget, threads = calibration.load(store.root), None, 0
+    if local_workers is not None:
+        from distributed.system import MEMORY_LIMIT
+
+        threads = local_workers or os.cpu_count() or 1
+        budget = MEMORY_LIMIT / threads  # what LocalCluster gives each worker
+    runs = prepare_sweep(defn := load_definition(file), SweepLimits(), model, budget)
     if explain:
         _print_plan(plan_runs(store, [r.cache_key for r in runs], owner or _user()), runs)
+        _print_estimate(estimate_sweep(runs, threads, model).to_dict())
         return None
     created = store.create_sweep(defn, runs, owner=owner or _user(), sweep_id=sweep_id)
     console.print(
@@ -162,6 +178,17 @@ def _print_plan(items: list[PlanItem], runs: list[Any] | None = None) -> None:
     )
 
 
+def _print_estimate(est: dict[str, Any]) -> None:
+    seconds = est["expected_wall_s"]
+    wall = "unknown (no workers yet)" if seconds is None else f"{seconds:.0f} s"
+    console.print(
+        f"estimated: {est['core_hours']:.3g} core-hours, "
+        f"peak {est['peak_memory_gb_per_run']:.2f} GB per run, wall {wall} on {est['threads']} threads "
+        f"(cost model: {est['model']})",
+        soft_wrap=True,
+    )
+
+
 def _print_table(store: SweepStore, sweep_id: str, max_rows: int = 200) -> None:
     """The summary table: status, swept values, replicate and a few headline scalars per run."""
     from worker.results import summary_table
@@ -190,6 +217,21 @@ def _user() -> str:
         return os.environ.get("USER", "anonymous")
 
 
+def calibrate(
+    data: Annotated[Path, typer.Option(envvar="PBN_DATA", help="Store directory")] = Path("pbn-data"),
+) -> None:
+    """Measure what runs cost on this machine (peak memory, CPU time) for admission estimates (~1-2 min)."""
+    from worker import calibration
+
+    with console.status("measuring probe runs, each in a fresh process ..."):
+        model = calibration.calibrate()
+    path = calibration.save(data, model)
+    console.print(f"cost model of {model.measured_on} stored in {path}:", soft_wrap=True)
+    for key, value in model.to_dict().items():
+        console.print(f"  {key} = {value:.4g}" if isinstance(value, float) else f"  {key} = {value}")
+
+
 def register(app: typer.Typer) -> None:
-    """Attach `pbn sweep` to the `pbn` app."""
+    """Attach `pbn sweep` and `pbn calibrate` to the `pbn` app."""
     app.command("sweep")(sweep)
+    app.command("calibrate")(calibrate)

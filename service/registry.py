@@ -22,6 +22,8 @@ from service.errors import ConflictError, NotFoundError
 from service.fairness import Job, UserScheduler
 from service.metrics import ServiceMetrics
 from service.settings import Settings
+from worker import calibration
+from worker.admission import SweepEstimate, estimate_sweep, memory_budget, worker_threads
 from worker.runner import PlanItem, SweepProgress, SweepRunner, progress_from_store
 from worker.status import UNFINISHED, SweepState
 from worker.store import SweepStore
@@ -118,9 +120,10 @@ class Registry:
         return entry_from_runs(sweep_id, self.store.attrs(sweep_id), self.store.runs(sweep_id))
 
     # ---- submitting and running ---------------------------------------------------------------
-    def submit(self, defn: SweepDefinition, user: User) -> tuple[SweepEntry, int]:
+    def submit(self, defn: SweepDefinition, user: User) -> tuple[SweepEntry, int, SweepEstimate]:
         """Count, expand once, check limits and quota, create the store group, plan once, queue."""
-        runs = prepare_sweep(defn, self.settings)
+        model = calibration.load(self.settings.data)
+        runs = prepare_sweep(defn, self.settings, model, memory_budget(self.client))
         cost = sum(r.params.neuron_seconds() for r in runs)
         self.scheduler.reserve(user.name, cost)
         try:
@@ -136,7 +139,7 @@ class Registry:
             self._entries[sweep_id] = entry
         self._queue(entry, reserved=True)
         self.metrics.sweeps_submitted.inc()
-        return entry, n_reused
+        return entry, n_reused, estimate_sweep(runs, worker_threads(self.client), model)
 
     def _queue(self, entry: SweepEntry, reserved: bool = False) -> None:
         entry.state = "queued"

@@ -29,6 +29,12 @@ class SweepCreated(BaseModel):
     n_reused: int = Field(description="Runs whose results are reused from earlier sweeps", examples=[0])
     state: SweepState = Field(examples=["queued"])
     url: str = Field(description="Path of the sweep's status", examples=["/sweeps/istdp-vs-N-3f2a9c1b"])
+    estimate: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Estimated cost (sim.cost): core_hours, peak_memory_gb_per_run, expected_wall_s on the "
+        "cluster's current threads, and which calibration the model comes from",
+        examples=[{"n_runs": 4, "core_hours": 0.001, "peak_memory_gb_per_run": 0.23, "expected_wall_s": 2.1}],
+    )
 
 
 class RunError(BaseModel):

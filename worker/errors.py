@@ -50,6 +50,25 @@ class LimitExceededError(PbnError, ValueError):
         }
 
 
+class MemoryBudgetError(LimitExceededError):
+    """A run's estimated peak memory is over a worker's memory budget (sim.cost)."""
+
+    def __init__(self, estimate: float, budget: float, point: int, params: dict[str, Any]) -> None:
+        super().__init__("max_run_memory_bytes", estimate, budget, point)
+        self.params = params
+        said = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+        self.args = (
+            f"point {point} ({said}): estimated peak memory {estimate / 1e9:.2f} GB exceeds the worker "
+            f"memory budget {budget / 1e9:.2f} GB (max_run_memory_bytes)",
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "message": str(self), "params": _jsonable(self.params)}
+
+
 class SweepNotFoundError(PbnError, KeyError):
     """No sweep with this id in the store."""
 

@@ -18,7 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import MODEL_VERSION, SimParams
-from worker.errors import LimitExceededError, SweepValidationError
+from sim.cost import DEFAULT_MODEL, CostModel, estimate
+from worker.errors import LimitExceededError, MemoryBudgetError, SweepValidationError
 from worker.limits import SweepLimits
 
 NESTED = ("record", "analysis")
@@ -164,14 +165,38 @@ def count_runs(defn: SweepDefinition) -> int:
     return math.prod(axis["size"] for axis in sweep_axes(defn)) * defn.replicates
 
 
-def prepare_sweep(defn: SweepDefinition, limits: SweepLimits) -> list[RunSpec]:
-    """The one submission path (CLI and service): count, expand once (each point validated once), limit."""
+def prepare_sweep(
+    defn: SweepDefinition,
+    limits: SweepLimits,
+    model: CostModel = DEFAULT_MODEL,
+    memory_budget: float | None = None,
+) -> list[RunSpec]:
+    """The one submission path (CLI and service): count, expand once (each point validated once), limit, and
+    refuse a run whose estimated peak memory exceeds the budget (`limits.max_run_memory_bytes`, else
+    `memory_budget`: the smallest worker's memory limit, when known)."""
     n = count_runs(defn)
     if n > limits.max_runs:
         raise LimitExceededError("max_runs", n, limits.max_runs)
     runs = expand_sweep(defn)
     check_limits(runs, limits)
+    budget = limits.max_run_memory_bytes or memory_budget
+    if budget is not None:
+        check_memory(runs, budget, model)
     return runs
+
+
+def check_memory(runs: list[RunSpec], budget: float, model: CostModel = DEFAULT_MODEL) -> None:
+    """MemoryBudgetError for the first point whose run would not fit a worker (replicates cost the same)."""
+    seen: set[int] = set()
+    for run in runs:
+        if run.point_index in seen:
+            continue
+        seen.add(run.point_index)
+        need = estimate(run.params, model).memory_bytes
+        if need > budget:
+            p = run.params
+            shown = {"N": p.N, "T": p.T, **{k: v for k, v in run.point.items() if k not in ("N", "T")}}
+            raise MemoryBudgetError(need, budget, run.point_index, shown)
 
 
 def check_limits(runs: list[RunSpec], limits: SweepLimits) -> None:

@@ -20,6 +20,7 @@ def server(local_cluster, tmp_path_factory):
         scheduler=local_cluster.scheduler_address,
         tokens=f"{ALICE}=alice,{BOB}=bob",
         user_max_queued_neuron_s=100.0,
+        max_run_memory_bytes=4e9,
     )
     with LiveServer(settings) as live:
         yield live
@@ -58,3 +59,52 @@ def test_reuse_never_crosses_users(server):
     store = SweepStore(server.settings.data)
     assert store.statuses(theirs["id"]) == ["done", "done"]
     assert store.run_info(again["id"], 0)["reused_from"]["sweep_id"] == first["id"]
+
+
+def test_a_run_over_the_memory_budget_is_refused_naming_it(server):
+    """N=100,000 (1.2e9 synapses): inside every size limit, but ~19 GB against a 4 GB worker budget."""
+    with server.http(ALICE) as http:
+        before = http.get("/sweeps").json()["count"]
+        r = http.post("/sweeps", json={"name": "huge", "base": {"N": 100_000, "T": 100_000}})
+        assert r.status_code == 422, r.text
+        detail = r.json()["detail"][0]
+        assert detail["loc"] == ["max_run_memory_bytes"] and detail["maximum"] == 4e9
+        assert (
+            "point 0 (N=100000, T=100000)" in detail["msg"]
+            and "exceeds the worker memory budget 4.00" in detail["msg"]
+        )
+        assert http.get("/sweeps").json()["count"] == before  # nothing was created
+        ok = http.post("/sweeps", json=small_sweep("fits"))
+        assert ok.status_code == 201 and 0 < ok.json()["estimate"]["peak_memory_gb_per_run"] < 4
+        assert ok.json()["estimate"]["threads"] == 1 and ok.json()["estimate"]["expected_wall_s"] > 0
+        wait_for(http, ok.json()["id"])
+
+
+def test_the_budget_is_the_smallest_workers_memory_limit():
+    from distributed import Client, LocalCluster
+
+    from worker.admission import memory_budget
+
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=False, memory_limit="1.5GiB") as cluster,
+        Client(cluster) as client,
+    ):
+        assert memory_budget(client) == 1.5 * 2**30
+
+
+def test_spike_buffers_count_and_have_a_hard_bound():
+    from pydantic import ValidationError
+
+    from sim import SimParams
+    from worker.errors import MemoryBudgetError
+    from worker.limits import SweepLimits
+    from worker.sweep import load_definition, prepare_sweep
+
+    with pytest.raises(ValidationError, match="max_spikes"):
+        SimParams(record={"spikes": True, "max_spikes": 2**62})
+    defn = load_definition({"base": {"N": 200, "T": 100.0}, "record": {"spikes": True, "max_spikes": 2**30}})
+    with pytest.raises(
+        MemoryBudgetError, match=r"point 0 \(N=200, T=100\): estimated peak memory 2[5-7]\.\d\d GB"
+    ):
+        prepare_sweep(defn, SweepLimits(), memory_budget=4e9)
+    assert len(prepare_sweep(defn, SweepLimits())) == 1  # no budget known: only the hard bound applies

@@ -28,12 +28,13 @@ def create_sweep(
     user: CurrentUser,
 ) -> SweepCreated:
     """Validate and expand a sweep definition, refuse it if over the limits, else queue it."""
-    entry, n_reused = registry.submit(definition, user)
+    entry, n_reused, estimate = registry.submit(definition, user)
     return SweepCreated(
         id=entry.sweep_id,
         name=entry.name,
         n_runs=entry.n_runs,
         n_reused=n_reused,
+        estimate=estimate.to_dict(),
         state=entry.state,
         url=f"/sweeps/{entry.sweep_id}",
     )
