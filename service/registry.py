@@ -24,6 +24,7 @@ from service.metrics import ServiceMetrics
 from service.settings import Settings
 from worker import calibration
 from worker.admission import SweepEstimate, estimate_sweep, memory_budget, worker_threads
+from worker.errors import StoreUnwritableError
 from worker.runner import PlanItem, SweepProgress, SweepRunner, progress_from_store
 from worker.status import UNFINISHED, SweepState
 from worker.store import SweepStore
@@ -33,6 +34,8 @@ log = logging.getLogger("pbn.service")
 MAX_ERRORS = 50
 MAX_RETRIES = 5
 RETRY_AFTER_S = 30.0
+STORE_RETRY_S = (2.0, 300.0)
+"""First and longest pause between checks of a store that cannot be written (doubling in between)."""
 
 
 @dataclass
@@ -55,6 +58,7 @@ class SweepEntry:
     progress: SweepProgress | None = None
     finished: set[int] = field(default_factory=set)
     plan: list[PlanItem] | None = None  # computed at submission, used by the first coordinator
+    problem: str | None = None  # why it cannot go on now (shown in its status), None when all is well
 
 
 def entry_from_runs(sweep_id: str, attrs: dict[str, Any], runs: list[RunSpec]) -> SweepEntry:
@@ -171,6 +175,8 @@ class Registry:
                 runner.cancel(entry.sweep_id)
                 final = progress_from_store(self.store, entry.sweep_id)
             self._on_progress(entry, runner, final)
+        except (StoreUnwritableError, OSError) as exc:
+            self._store_problem(entry, exc, STORE_RETRY_S[0])
         except Exception:  # the cluster went away, the store hiccuped...: try again later, a few times
             if len(entry.finished) > finished_before:
                 entry.retries = 0  # it made progress: the retry budget is for failures in a row
@@ -187,6 +193,32 @@ class Registry:
                 self._runners.pop(entry.sweep_id, None)
             if entry.state == "running":
                 entry.state = "stopped" if self._stopping.is_set() else _final_state(entry.progress)
+
+    def _store_problem(self, entry: SweepEntry, exc: BaseException, delay: float) -> None:
+        """Pause the sweep in state `error` with the OS error; check the store again with backoff and resume
+        (from the store: nothing finished is lost or recomputed) as soon as it can be written."""
+        reason = exc.reason if isinstance(exc, StoreUnwritableError) else f"{type(exc).__name__}: {exc}"
+        entry.state, entry.problem = (
+            "error",
+            f"the store cannot be written: {reason}; retrying in {delay:.0f} s",
+        )
+        entry.version += 1
+        log.error("sweep %s paused: %s", entry.sweep_id, entry.problem)
+
+        def check() -> None:
+            if self._stopping.is_set() or entry.cancel_requested:
+                return
+            still = self.store.write_problem()
+            if still is not None:
+                self._store_problem(entry, still, min(2 * delay, STORE_RETRY_S[1]))
+                return
+            log.info("sweep %s: the store can be written again; resuming", entry.sweep_id)
+            entry.problem = None
+            self._queue(entry)
+
+        timer = threading.Timer(delay, check)
+        timer.daemon = True
+        timer.start()
 
     def _retry_later(self, entry: SweepEntry) -> None:
         """Queue a sweep whose coordinator crashed again after a pause (it resumes from the store)."""

@@ -60,6 +60,11 @@ class SweepPublic(BaseModel):
     progress: float = Field(ge=0, le=1, description="Fraction of runs finished (done, failed, cancelled...)")
     eta_s: float | None = Field(None, description="Estimated seconds to completion (None when unknown)")
     errors: list[RunError] = Field(default_factory=list, description="Failed runs (first 50)")
+    problem: str | None = Field(
+        None,
+        description="Why the sweep cannot go on right now (e.g. the store cannot be written), and when "
+        "it is retried; None when all is well",
+    )
     dashboard_url: str | None = None
     store_path: str | None = Field(None, description="Zarr group on the server (read it directly if mounted)")
     links: dict[str, str] = Field(default_factory=dict)

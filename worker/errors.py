@@ -96,6 +96,14 @@ class SweepStateError(PbnError):
         super().__init__(f"sweep {sweep_id!r}: {reason}")
 
 
+class StoreUnwritableError(PbnError):
+    """The store cannot be written (read-only, full, gone): the sweep pauses, its runs stay unfinished."""
+
+    def __init__(self, sweep_id: str, reason: str) -> None:
+        self.sweep_id, self.reason = sweep_id, reason
+        super().__init__(f"sweep {sweep_id!r}: the store cannot be written: {reason}")
+
+
 def _jsonable(value: Any) -> Any:
     """Values in error bodies must serialise; fall back to repr for exotic inputs."""
     if value is None or isinstance(value, bool | int | float | str):

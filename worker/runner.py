@@ -13,6 +13,7 @@ from typing import Any, Literal
 from distributed import Client, Future, wait
 
 from sim import SimParams
+from worker.errors import StoreUnwritableError
 from worker.status import FINISHED, RUN_STATUSES, UNFINISHED, RunStatus
 from worker.status import counts as status_counts
 from worker.store import SweepStore
@@ -278,6 +279,9 @@ class _Session:
         if fut.status == "finished":
             result = fut.result()
             status = result["status"]
+            if status == "store_error":  # nothing more can be stored: stop, leaving runs unfinished
+                self._abandon()
+                raise StoreUnwritableError(self.sweep_id, str(result["error"]).splitlines()[0])
             self.statuses[index] = result.get("stored", status) if status == "skipped" else status
             self.completed_here += 1
         elif self.tries.get(index, 0) <= self.r.max_retries:
@@ -288,6 +292,12 @@ class _Session:
             self.store.set_status(self.sweep_id, index, "failed", error=f"attempt {attempt}: {text}")
             self.statuses[index] = "failed"
         fut.release()
+
+    def _abandon(self) -> None:
+        """Cancel in-flight tasks and forget the rest without writing anything (the store refuses writes)."""
+        self.r.client.cancel(list(self.in_flight))
+        self.in_flight.clear()
+        self.todo.clear()
 
     def _stop(self, status: RunStatus) -> None:
         """Cancel in-flight tasks; runs that did not finish get `status`, finished ones stay."""

@@ -19,7 +19,8 @@ UNFINISHED: frozenset[RunStatus] = frozenset({"pending", "running"})
 REUSABLE: frozenset[RunStatus] = frozenset({"done", "reused"})
 """Runs whose data another run with the same cache key may copy."""
 
-SweepState = Literal["queued", "running", "done", "cancelled", "stopped"]
+SweepState = Literal["queued", "running", "done", "cancelled", "stopped", "error"]
+"""`error`: paused because the store cannot be written; it resumes by itself once it can."""
 SWEEP_STATES: tuple[SweepState, ...] = get_args(SweepState)
 FINAL_STATES: frozenset[SweepState] = frozenset({"done", "cancelled", "stopped"})
 """States a waiting client stops at (`stopped`: unfinished runs left for a later resume)."""

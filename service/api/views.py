@@ -27,6 +27,7 @@ def to_public(entry: SweepEntry, request: Request) -> SweepPublic:
         progress=finished / entry.n_runs if entry.n_runs else 1.0,
         eta_s=p.eta_s if p is not None and entry.state == "running" else None,
         errors=[RunError(**e) for e in entry.errors],
+        problem=entry.problem,
         dashboard_url=dashboard_url(request),
         store_path=str(request.app.state.registry.store.path(entry.sweep_id).resolve()),
         links={

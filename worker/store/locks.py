@@ -12,7 +12,6 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import IO
 
 from worker.errors import SweepStateError
 
@@ -33,32 +32,31 @@ class FileLock:
 
     def __init__(self, path: Path, what: str) -> None:
         self.path, self.what = path, what
-        self._file: IO[str] | None = None
+        self._fd: int | None = None
 
     def acquire(self) -> FileLock:
-        """Take the lock or raise HeldError naming its holder."""
+        """Take the lock or raise HeldError naming its holder. The lock is held on a read-only descriptor
+        (the holder is written through a short-lived one), so a held lock never keeps the filesystem from
+        being remounted read-only."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(self.path, "a+")  # noqa: SIM115 - kept open while the lock is held
+        fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            f.seek(0)
-            holder = describe(f.read())
-            f.close()
+            holder = describe(self.path.read_text())
+            os.close(fd)
             raise HeldError(self.what, holder) from None
-        f.seek(0)
-        f.truncate()
-        f.write(json.dumps(holder_info()))
-        f.flush()
-        self._file = f
+        with contextlib.suppress(OSError):  # who holds it is a courtesy; the flock is the lock
+            self.path.write_text(json.dumps(holder_info()))
+        self._fd = fd
         return self
 
     def release(self) -> None:
-        if self._file is not None:
+        if self._fd is not None:
             with contextlib.suppress(OSError):
-                self._file.truncate(0)
-            self._file.close()  # closing drops the flock
-            self._file = None
+                self.path.write_text("")
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
 
     def __enter__(self) -> FileLock:
         return self.acquire()

@@ -219,6 +219,17 @@ class SweepStore:
         """Copy a finished run's data into this sweep's run and mark it `reused`; False if it does not fit."""
         return cache.copy_run(self.handles(source[0]), source[1], self.handles(sweep_id), index)
 
+    def write_problem(self) -> OSError | None:
+        """None if a file can be written under the store's root now, else the OS error saying why."""
+        probe = self.root / "control" / f".probe-{os.getpid()}-{time.monotonic_ns()}"
+        try:
+            probe.parent.mkdir(parents=True, exist_ok=True)
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            return exc
+        return None
+
     # ---- cancellation flag (works across processes) -------------------------------------------
     def request_cancel(self, sweep_id: str) -> None:
         """Ask the sweep's coordinator (any process) to stop submitting runs."""
