@@ -295,25 +295,23 @@ def test_runs_split_over_chunks_go_through_zarr(tmp_path):
     from worker.store.rows import row_io
 
     g = zarr.open_group(str(tmp_path / "g.zarr"), mode="w", zarr_format=3)
-    assert row_io(g.create_array("split", shape=(2, 10), chunks=(1, 5), dtype="f8")) is None
+    assert row_io(g.create_array("inner", shape=(2, 4, 10), chunks=(1, 2, 10), dtype="f8")) is None
     assert row_io(g.create_array("whole", shape=(2, 10), chunks=(1, 10), dtype="f8")) is not None
+    assert row_io(g.create_array("split", shape=(2, 10), chunks=(1, 5), dtype="f8")) is not None  # along time
 
 
-def test_pad_to_fills_a_reused_dirty_buffer():
-    """Rows are padded into per-thread buffers reused across runs: stale data must never leak through."""
-    from worker.store.schema import pad_to
+def test_pad_to_fills_the_rest_of_a_chunk():
+    from worker.store.rows import pad_to
 
     rng = np.random.default_rng(5)
-    buffer = rng.normal(size=(4, 6, 9))
     for shape in [(4, 6, 9), (4, 3, 9), (2, 6, 5), (0, 6, 9), (4, 6, 0)]:
         value = rng.normal(size=shape)
-        out = pad_to(value, (4, 6, 9), np.nan, "f8", "w", out=buffer)
         expected = np.full((4, 6, 9), np.nan)
         expected[: shape[0], : shape[1], : shape[2]] = value
-        np.testing.assert_array_equal(out, expected)
-        buffer = out if out is buffer else buffer
-    ints = pad_to(np.arange(3), (5,), -1, "i8", "cells", out=np.zeros(5, dtype="i8"))
-    np.testing.assert_array_equal(ints, [0, 1, 2, -1, -1])
+        np.testing.assert_array_equal(pad_to(value, (4, 6, 9), np.nan, "f8", "w"), expected)
+    np.testing.assert_array_equal(pad_to(np.arange(3), (5,), -1, "i8", "cells"), [0, 1, 2, -1, -1])
+    with pytest.raises(ValueError, match="does not fit"):
+        pad_to(np.zeros(6), (5,), -1, "i8", "cells")
 
 
 def test_statuses_decode_through_the_stores_own_tuple(tmp_path):
@@ -335,3 +333,28 @@ def test_statuses_decode_through_the_stores_own_tuple(tmp_path):
     assert int(stored[2]) == old_order.index("cancelled")
     assert summary_table(reopened, sweep_id)["status"].tolist() == ["done", "failed", "cancelled"]
     assert open_sweep(reopened, sweep_id).status.values.ravel().tolist() == ["done", "failed", "cancelled"]
+
+
+def test_a_short_run_beside_a_long_one_writes_only_its_own_length(tmp_path):
+    """No padding to the longest run: the short run's rows cover only their chunks (and a few MB of memory
+    instead of the ~36 MB its rows would take padded to 10^5 time bins)."""
+    import tracemalloc
+
+    store = SweepStore(tmp_path)
+    defn = definition(points=[{"T": 100.0}, {"T": 100_000.0}], record={**RECORD, "dt": 1.0})
+    runs = expand_sweep(defn)
+    sweep_id = store.create_sweep(defn, runs)
+    sizes = store.attrs(sweep_id)["sizes"]
+    assert (sizes["time"], sizes["chunk_time"]) == (100_001, 1563)  # at most 64 chunks for the long run
+    result = simulate(runs[0].params)
+    tracemalloc.start()
+    store.write_result(sweep_id, 0, result, {"attempt": 1})
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 5e6, f"writing the short run allocated {peak / 1e6:.1f} MB"
+    for name in ("time_ms", "weight_mean", "weight_samples", "current_e", "voltage"):
+        files = sorted(p.name for p in (store.path(sweep_id) / name).glob("c.0.*"))
+        assert len(files) == 1, (name, files)  # one chunk of 1563 bins holds all 101
+    assert_same_result(store.read_run(sweep_id, 0), result)
+    ds = open_sweep(store, sweep_id)  # labelled as before: the time axis trimmed to the longest run stored
+    assert ds.sizes["time"] == 100 and np.isfinite(ds.weight_mean.isel(point=0)).all()

@@ -15,7 +15,7 @@ import numpy as np
 
 from worker.status import REUSABLE
 from worker.store.handles import Handles
-from worker.store.schema import array_specs, pad_to
+from worker.store.schema import array_specs
 from worker.store.typed import read
 
 
@@ -55,10 +55,10 @@ def holds(src: Handles, index: int, key: str, owner: str) -> bool:
 def copy_run(src: Handles, src_index: int, dst: Handles, index: int) -> bool:
     """Copy arrays, summary and info of a finished run into (dst, index), then mark it `reused` last.
 
-    Returns False (and writes nothing) if the source's data does not fit the destination's padded layout.
+    Returns False (and writes nothing) if the source's data does not fit the destination's layout.
     """
     info = json.loads(str(src.read("run_info", src_index)) or "{}")
-    rows = _padded_rows(src, src_index, dst, info.get("shapes", {}))
+    rows = _source_rows(src, src_index, dst, info.get("shapes", {}))
     if rows is None:
         return False
     summary = info.get("summary", {})
@@ -72,19 +72,16 @@ def copy_run(src: Handles, src_index: int, dst: Handles, index: int) -> bool:
     return True
 
 
-def _padded_rows(src: Handles, src_index: int, dst: Handles, shapes: dict[str, Any]) -> dict | None:
-    """The source run's arrays padded to the destination's layout (None if one does not fit)."""
+def _source_rows(src: Handles, src_index: int, dst: Handles, shapes: dict[str, Any]) -> dict | None:
+    """The source run's arrays at their own shapes (None if one does not fit the destination's layout)."""
     rows: dict[str, np.ndarray] = {}
     for spec in array_specs(dict(dst.attrs["sizes"])):
-        target = dst.arrays[spec.name].shape[1:]
         if spec.name not in shapes:
-            rows[spec.name] = np.full(target, spec.fill, dtype=spec.dtype)
             continue
-        shape = shapes[spec.name]
+        shape, target = shapes[spec.name], dst.arrays[spec.name].shape[1:]
         if spec.name not in src.arrays or any(n > t for n, t in zip(shape, target, strict=True)):
             return None
-        value = read(src.arrays[spec.name], (src_index, *(slice(0, n) for n in shape)))
-        rows[spec.name] = pad_to(value, target, spec.fill, spec.dtype, spec.name)
+        rows[spec.name] = read(src.arrays[spec.name], (src_index, *(slice(0, n) for n in shape)))
     return rows
 
 

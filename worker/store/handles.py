@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import zarr
 
 from worker.errors import RunNotFoundError, SweepNotFoundError
@@ -51,10 +52,14 @@ class Handles:
         """Write run `index`'s row of an array (its own chunk)."""
         self.check(index)
         io = self.io(name)
-        if io is None:
-            self.arrays[name][index] = value
-        else:
+        if io is not None:
             io.write(index, value)
+            return
+        arr, shape = self.arrays[name], np.shape(value)
+        if shape and shape != tuple(arr.shape[1:]):  # the run's own length: only the chunks it covers
+            arr[(index, *(slice(0, n) for n in shape))] = value
+        else:
+            arr[index] = value
 
     def read(self, name: str, index: int) -> Any:
         """Run `index`'s row of an array (the counterpart of `write`)."""

@@ -29,7 +29,8 @@ except ImportError:  # pragma: no cover - depends on the installed zarr
 
 
 class RowIO:
-    """Read/write row `index` of an array whose chunks hold exactly one run each, on a local store."""
+    """Read/write row `index` of an array whose chunks hold one run each, whole or split along the last axis
+    only (time axes of sweeps whose runs differ in length), on a local store."""
 
     def __init__(self, arr: zarr.Array) -> None:
         a = arr.async_array
@@ -48,22 +49,39 @@ class RowIO:
             raise TypeError(f"RowIO needs a LocalStore, got {type(store).__name__}")
         self.folder = Path(store.root) / a.store_path.path
         self.tail = (0,) * (arr.ndim - 1)
+        self.row_shape = tuple(arr.shape[1:])
 
-    def path(self, index: int) -> Path:
-        """File of the run's chunk."""
-        return self.folder / self.metadata.encode_chunk_key((index, *self.tail))
+    def path(self, index: int, part: int = 0) -> Path:
+        """File of the run's chunk (`part` along the last axis)."""
+        key = (index, *self.tail[:-1], part) if self.tail else (index,)
+        return self.folder / self.metadata.encode_chunk_key(key)
 
     def write(self, index: int, row: Any) -> None:
-        """Write the run's whole chunk (removed instead when all fill, as zarr's write_empty_chunks=False)."""
-        value = np.asarray(row, dtype=self.native).reshape(self.spec.shape)
+        """Write the run's row: any value up to the row's shape (its own length, unpadded), as the chunks it
+        covers; the rest stays unwritten and reads as fill. All-fill chunks are removed instead, as zarr's
+        write_empty_chunks=False does."""
+        value = np.asarray(row, dtype=self.native)
+        if not self.tail:  # one value per run
+            self._write_chunk(self.path(index), value.reshape(self.spec.shape))
+            return
+        if value.ndim != len(self.row_shape) or value.shape[-1] > self.row_shape[-1]:
+            raise ValueError(f"{self.folder.name}: row shape {value.shape} does not fit {self.row_shape}")
+        width = self.spec.shape[-1]
+        for part in range(max(1, -(-value.shape[-1] // width))):
+            piece = value[None, ..., part * width : (part + 1) * width]
+            if piece.shape != self.spec.shape:
+                piece = pad_to(piece, self.spec.shape, self.fill, self.native, self.folder.name)
+            self._write_chunk(self.path(index, part), piece)
+
+    def _write_chunk(self, path: Path, value: np.ndarray) -> None:
         chunk = self.spec.prototype.nd_buffer.from_ndarray_like(value)
         if self.skip_empty and self._empty(value, chunk):
-            self.path(index).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
             return
         data = chunk
         for codec, spec in self.stages:
             data = codec._encode_sync(data, spec)
-        atomic_write(self.path(index), data.as_buffer_like())
+        atomic_write(path, data.as_buffer_like())
 
     def _empty(self, value: np.ndarray, chunk: Any) -> bool:
         """All fill? (the first element decides most chunks without a full comparison)"""
@@ -105,7 +123,8 @@ def row_io(arr: zarr.Array) -> RowIO | None:
     if not FAST_PATH or arr.metadata.zarr_format != 3:
         return None
     a = arr.async_array
-    if not isinstance(a.store_path.store, LocalStore) or arr.chunks != (1, *arr.shape[1:]):
+    whole_but_last = arr.ndim == 1 or arr.chunks[:-1] == (1, *arr.shape[1:-1])
+    if not isinstance(a.store_path.store, LocalStore) or arr.chunks[0] != 1 or not whole_but_last:
         return None
     codecs = a.metadata.codecs
     if not all(hasattr(c, "_encode_sync") and hasattr(c, "_decode_sync") for c in codecs):
@@ -114,3 +133,23 @@ def row_io(arr: zarr.Array) -> RowIO | None:
         return RowIO(arr)
     except (AttributeError, TypeError, AssertionError):
         return None
+
+
+def pad_to(
+    value: np.ndarray,
+    shape: tuple[int, ...],
+    fill: Any,
+    dtype: str,
+    name: str,
+) -> np.ndarray:
+    """Place `value` in the corner of a `shape` array of `fill` (a chunk); refuse data larger than it."""
+    value = np.asarray(value)
+    if value.ndim != len(shape) or any(v > s for v, s in zip(value.shape, shape, strict=True)):
+        raise ValueError(f"{name}: result shape {value.shape} does not fit the sweep layout {shape}")
+    if value.shape == tuple(shape):
+        return np.asarray(value, dtype=dtype)
+    out = np.empty(shape, dtype=dtype)  # the value once, the fill only where the value is not
+    out[tuple(slice(0, n) for n in value.shape)] = value
+    for axis, n in enumerate(value.shape):
+        out[(*(slice(0, m) for m in value.shape[:axis]), slice(n, None))] = fill
+    return out

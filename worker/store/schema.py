@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 SPIKE_CHUNK = 65_536
 """Spike rasters are chunked along the spike axis too, so unwritten space costs nothing on disk."""
+MAX_TIME_CHUNKS = 64
+"""Most chunks the longest run of a sweep writes along a time axis."""
 
 
 @dataclass(frozen=True)
@@ -63,16 +65,29 @@ SPIKE_ARRAYS: tuple[ArraySpec, ...] = (
 
 
 def dim_sizes(params: list[SimParams]) -> dict[str, int]:
-    """Padded size of every non-run dimension: the maximum over the sweep's runs."""
+    """Size of every non-run dimension (the maximum over the sweep's runs) and the chunk length of the time
+    axes (`chunk_time`, `chunk_rate_time`; see `time_chunk`)."""
+    time = [n_bins(p.T, p.record.dt) for p in params]
+    rate_time = [n_bins(p.T, p.analysis.rate_bin) for p in params]
     return {
-        "time": max(n_bins(p.T, p.record.dt) for p in params),
-        "rate_time": max(n_bins(p.T, p.analysis.rate_bin) for p in params),
+        "time": max(time),
+        "rate_time": max(rate_time),
+        "chunk_time": time_chunk(time),
+        "chunk_rate_time": time_chunk(rate_time),
         "neuron": max(p.N for p in params),
         "block": len(BLOCKS),
         "synapse": max(p.record.weights for p in params),
         "cell": max(min(p.record.cells, p.Ne) + min(p.record.cells, p.Ni) for p in params),
         "spike": max((p.record.max_spikes if p.record.spikes else 0) for p in params),
     }
+
+
+def time_chunk(lengths: list[int]) -> int:
+    """Chunk length of a time axis: the whole axis when every run has the same length (one chunk per run, as
+    before), else the shortest run's length, but at most MAX_TIME_CHUNKS chunks for the longest. A run then
+    writes only the chunks its own length covers: no run is padded to the longest one."""
+    longest = max(lengths)
+    return max(min(lengths), -(-longest // MAX_TIME_CHUNKS), 1)
 
 
 def n_bins(T: float, width: float) -> int:
@@ -86,34 +101,14 @@ def array_specs(sizes: dict[str, int]) -> tuple[ArraySpec, ...]:
 
 
 def chunk_shape(spec: ArraySpec, sizes: dict[str, int]) -> tuple[int, ...]:
-    """One run per chunk; the spike axis is split further."""
+    """One run per chunk; the spike axis and the time axes (when runs differ in length) are split further."""
     shape = [1] + [max(sizes[d], 1) for d in spec.dims[1:]]
-    if spec.dims[-1] == "spike":
+    last = spec.dims[-1]
+    if last == "spike":
         shape[-1] = min(shape[-1], SPIKE_CHUNK)
+    elif f"chunk_{last}" in sizes:
+        shape[-1] = min(shape[-1], sizes[f"chunk_{last}"])
     return tuple(shape)
-
-
-def pad_to(
-    value: np.ndarray,
-    shape: tuple[int, ...],
-    fill: Any,
-    dtype: str,
-    name: str,
-    out: np.ndarray | None = None,
-) -> np.ndarray:
-    """Place `value` in the corner of a `shape` array of `fill` (in `out`, if given and of that shape and
-    dtype); refuse data larger than the layout."""
-    value = np.asarray(value)
-    if value.ndim != len(shape) or any(v > s for v, s in zip(value.shape, shape, strict=True)):
-        raise ValueError(f"{name}: result shape {value.shape} does not fit the sweep layout {shape}")
-    if value.shape == tuple(shape):
-        return np.asarray(value, dtype=dtype)
-    if out is None or out.shape != tuple(shape) or out.dtype != np.dtype(dtype):
-        out = np.empty(shape, dtype=dtype)  # the value once, the fill only where the value is not
-    out[tuple(slice(0, n) for n in value.shape)] = value
-    for axis, n in enumerate(value.shape):
-        out[(*(slice(0, m) for m in value.shape[:axis]), slice(n, None))] = fill
-    return out
 
 
 FORMAT = "pbn-sweep-store/1"
