@@ -138,12 +138,13 @@ class Registry:
             self.scheduler.release(user.name, cost)
             raise
         n_reused = sum(item.action == "reuse" for item in entry.plan)
+        estimate = estimate_sweep(runs, worker_threads(self.client), model)
         self._set_progress(entry, progress_from_store(self.store, sweep_id))
         with self._lock:
             self._entries[sweep_id] = entry
         self._queue(entry, reserved=True)
         self.metrics.sweeps_submitted.inc()
-        return entry, n_reused, estimate_sweep(runs, worker_threads(self.client), model)
+        return entry, n_reused, estimate
 
     def _queue(self, entry: SweepEntry, reserved: bool = False) -> None:
         entry.state = "queued"

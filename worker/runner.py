@@ -54,7 +54,7 @@ class SweepProgress:
     def to_dict(self) -> dict[str, Any]:
         return {
             **{k: v for k, v in asdict(self).items() if k != "counts"},
-            **self.counts,
+            **{str(k): v for k, v in self.counts.items()},
             "finished": self.finished,
             "complete": self.complete,
         }

@@ -13,7 +13,9 @@ from worker.status import counts as status_counts
 def to_public(entry: SweepEntry, request: Request) -> SweepPublic:
     """A sweep's public view from the registry's memory only (no store access: status polls stay cheap)."""
     p = entry.progress
-    counts: dict[str, int] = dict(status_counts(["pending"] * entry.n_runs) if p is None else p.counts)
+    counts = {
+        str(k): v for k, v in (status_counts(["pending"] * entry.n_runs) if p is None else p.counts).items()
+    }
     finished = entry.n_runs - sum(counts[s] for s in UNFINISHED)
     base = f"/sweeps/{entry.sweep_id}"
     return SweepPublic(

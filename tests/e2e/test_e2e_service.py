@@ -68,7 +68,8 @@ def test_e2e_sweep_completes_and_results_equal_the_store(api, data):
                 assert x == y, column
 
 
-def test_e2e_api_killed_mid_sweep_resumes_without_recomputing(cluster, data, logs, api):
+def test_e2e_api_killed_mid_sweep_resumes_without_recomputing(cluster, tmp_path, logs):
+    data = tmp_path  # its own data directory: one `pbn serve` per data directory (the module's API has one)
     store = SweepStore(data)
     first = Api(cluster, data, logs, name="api-first")
     try:

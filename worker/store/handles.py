@@ -17,6 +17,7 @@ import zarr
 from worker.errors import RunNotFoundError, SweepNotFoundError
 from worker.status import RunStatus, StatusCodec
 from worker.store.rows import RowIO, row_io
+from worker.store.typed import read
 
 _MISSING = object()
 
@@ -57,7 +58,7 @@ class Handles:
             return
         arr, shape = self.arrays[name], np.shape(value)
         if shape and shape != tuple(arr.shape[1:]):  # the run's own length: only the chunks it covers
-            arr[(index, *(slice(0, n) for n in shape))] = value
+            arr[(index, *(slice(0, n) for n in shape))] = value  # type: ignore[index]
         else:
             arr[index] = value
 
@@ -72,7 +73,7 @@ class Handles:
         pipeline (10,000 runs: 0.2 s instead of 2 s)."""
         io = self.io(name)
         if io is None:
-            return list(self.arrays[name][:])
+            return list(read(self.arrays[name], slice(None)))
         return [io.read(i)[0] for i in range(self.n_runs)]
 
     def status(self, index: int) -> RunStatus:
@@ -102,5 +103,7 @@ def open_handles(path: Path, sweep_id: str) -> Handles:
             _OPEN.pop(next(iter(_OPEN)))
         g = zarr.open_group(str(path), mode="r+")
         attrs = dict(g.attrs)
-        _OPEN[key] = Handles(sweep_id, dict(g.arrays()), attrs, StatusCodec(attrs.get("statuses")))
+        names = attrs.get("statuses")
+        codec = StatusCodec(names if isinstance(names, list) else None)
+        _OPEN[key] = Handles(sweep_id, dict(g.arrays()), attrs, codec)
     return _OPEN[key]
