@@ -5,6 +5,7 @@ Imports of Dask, Zarr and pandas happen inside the functions, so `pbn --help` st
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import signal
@@ -64,8 +65,9 @@ def sweep(
                 return
         else:
             raise typer.BadParameter("give a sweep file or --resume ID")
-        final = _run(store, target, scheduler, workers, max_in_flight)
+        _run(store, target, scheduler, workers, max_in_flight)
         _print_table(store, target)
+        statuses = store.statuses(target)
     except PbnError as exc:
         err_console.print(f"[red]error:[/] {exc}{_hint(exc)}", markup=True, highlight=False)
         raise typer.Exit(2) from None
@@ -73,7 +75,7 @@ def sweep(
         _interrupted(target)
     console.print(f"store: {store.path(target)}", soft_wrap=True, highlight=False)
     console.print(f"read it with: worker.results.open_sweep({str(data)!r}, {target!r})", soft_wrap=True)
-    if final.failed or final.cancelled:
+    if "failed" in statuses or "cancelled" in statuses:
         raise typer.Exit(1)
 
 
@@ -125,9 +127,8 @@ def _create(
 
 def _run(
     store: SweepStore, sweep_id: str, scheduler: str | None, workers: int | None, limit: int | None
-) -> SweepProgress:
+) -> None:
     """Reuse what the store holds; if runs are left, start or connect the cluster and run them."""
-    from worker.runner import progress_from_store
     from worker.store import FINISHED
 
     reused = _reuse_stored(store, sweep_id)
@@ -135,7 +136,7 @@ def _run(
     if all(s in FINISHED for s in statuses):
         why = f"{reused} reused from the store, " if reused else ""
         console.print(f"every run has a result ({why}{len(statuses)} in all); no cluster started")
-        return progress_from_store(store, sweep_id)
+        return
     try:
         client = _start_client(scheduler, workers)
     except (OSError, TimeoutError) as exc:
@@ -150,7 +151,7 @@ def _run(
         warm_up(client)
         runner = SweepRunner(client, store)
         with _ProgressBar(len(statuses), sum(s in FINISHED for s in statuses)) as bar:
-            return runner.run(sweep_id, progress=bar.update, max_in_flight=limit)
+            runner.run(sweep_id, progress=bar.update, max_in_flight=limit)
     except KeyboardInterrupt:
         quiet = True
         raise
@@ -159,11 +160,15 @@ def _run(
 
 
 def _reuse_stored(store: SweepStore, sweep_id: str) -> int:
-    """Copy runs whose cache key is stored (done elsewhere) into this sweep, without any cluster."""
+    """Copy runs whose cache key is stored (done elsewhere) into this sweep: no cluster, no Dask import
+    (the same rule as worker.runner.plan_runs, which the runner applies again to what is left)."""
+    from worker.store import FINISHED
+
+    keys = store.attrs(sweep_id)["expansion"]["cache_keys"]
     reused = 0
-    for item in _plan_stored(store, sweep_id):
-        if item.action == "reuse" and item.source is not None:
-            reused += bool(store.reuse_run(sweep_id, item.index, item.source))
+    for index, (status, key) in enumerate(zip(store.statuses(sweep_id), keys, strict=True)):
+        if status not in FINISHED and (source := store.lookup_cache(key, exclude=sweep_id)) is not None:
+            reused += bool(store.reuse_run(sweep_id, index, source))
     return reused
 
 
@@ -182,11 +187,11 @@ def _start_client(scheduler: str | None, workers: int | None) -> Client:
 
 def _close_client(client: Client, owned: bool, quiet: bool) -> None:
     """Shut down a cluster we started (workers exit cleanly, no 'still alive, killing'); else disconnect."""
-    import logging
-
     if quiet:  # after Ctrl-C: cancelled tasks and closing comms are expected, not news
-        for name in ("distributed", "tornado", "asyncio"):
-            logging.getLogger(name).setLevel(logging.CRITICAL)
+        quiet_logging()
+        if owned:
+            with contextlib.suppress(Exception):
+                client.run(quiet_logging)  # the worker processes print their own warnings
     try:
         if owned and getattr(client, "cluster", None) is not None:
             client.shutdown()
@@ -195,6 +200,14 @@ def _close_client(client: Client, owned: bool, quiet: bool) -> None:
     except Exception as exc:  # the results are stored; a failing shutdown must not hide them
         if not quiet:
             err_console.print(f"warning: closing the Dask client: {type(exc).__name__}: {exc}")
+
+
+def quiet_logging() -> None:
+    """Only critical messages from Dask and its event loop in this process (main or worker)."""
+    import logging
+
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 class _ProgressBar:
