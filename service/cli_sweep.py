@@ -10,7 +10,7 @@ import getpass
 import os
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -53,18 +53,9 @@ def sweep(
         from worker.store import SweepStore
 
         store = SweepStore(data)
-        if resume is not None:
-            if not store.exists(resume):
-                raise SweepNotFoundError(resume)
-            if explain:
-                _print_plan(_plan_stored(store, resume), store.runs(resume))
-                return
-        elif file is not None:
-            target = _create(store, file, explain, sweep_id, owner)
-            if target is None:
-                return
-        else:
-            raise typer.BadParameter("give a sweep file or --resume ID")
+        target = _target(store, file, resume, explain, sweep_id, owner)
+        if target is None:
+            return
         _run(store, target, scheduler, workers, max_in_flight)
         _print_table(store, target)
         statuses = store.statuses(target)
@@ -79,7 +70,28 @@ def sweep(
         raise typer.Exit(1)
 
 
-def _interrupted(sweep_id: str | None) -> None:
+def _target(
+    store: SweepStore,
+    file: Path | None,
+    resume: str | None,
+    explain: bool,
+    sweep_id: str | None,
+    owner: str | None,
+) -> str | None:
+    """The sweep to run: the resumed one, or one created from the file; None when only explaining."""
+    if resume is not None:
+        if not store.exists(resume):
+            raise SweepNotFoundError(resume)
+        if explain:
+            _print_plan(_plan_stored(store, resume), store.runs(resume))
+            return None
+        return resume
+    if file is None:
+        raise typer.BadParameter("give a sweep file or --resume ID")
+    return _create(store, file, explain, sweep_id, owner)
+
+
+def _interrupted(sweep_id: str | None) -> NoReturn:
     """Ctrl-C: one line and exit code 130 (the store keeps every finished run)."""
     again = f"; resume with `pbn sweep --resume {sweep_id}`" if sweep_id else ""
     err_console.print(f"interrupted{again}", highlight=False, soft_wrap=True)
@@ -236,9 +248,10 @@ class _ProgressBar:
         self.progress.stop()
 
     def update(self, p: SweepProgress) -> None:
-        self.progress.update(
-            self.task, total=p.total, completed=p.finished + p.failed + p.cancelled, **progress_fields(p)
-        )
+        fields = progress_fields(p)
+        done = p.finished + p.failed + p.cancelled
+        counts, eta = fields["counts"], fields["eta"]
+        self.progress.update(self.task, total=p.total, completed=done, counts=counts, eta=eta)
 
 
 def progress_fields(p: SweepProgress) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from rich.table import Table
 
@@ -79,8 +79,8 @@ def fit_table(
     table = Table(title=title, title_justify="left")
     numeric = {k for k in (*required, *optional) if any(isinstance(r.get(k), int | float) for r in rows)}
     for key, beside in chosen:
-        justify = "right" if key in numeric else "left"
-        table.add_column(header(key, beside), justify=justify, overflow="fold", no_wrap=False)
+        justify: Literal["right", "left"] = "right" if key in numeric else "left"
+        table.add_column(header(key, beside), justify=justify, overflow="fold")
     for t in text:
         table.add_row(*(t[k] for k, _ in chosen))
     return FittedTable(table, dropped)
