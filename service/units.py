@@ -19,13 +19,14 @@ UNITS: dict[str, str] = {
 """Exact keys; prefixes below cover families (weights, covariances, currents)."""
 
 PREFIX_UNITS: tuple[tuple[str, str], ...] = (
-    ("j_", "√N·J"),
+    ("j_", "scaled mV"),
     ("cov_", "spikes²"),
     ("var_", "spikes²"),
     ("corr_", ""),
     ("current_", "mV/ms"),
 )
-"""Scaled weights j = √N·J; spike-count (co)variances per analysis window; currents as in the kernel."""
+"""Weights in scaled units j = √N·J (mV, as the parameters jee...); spike-count (co)variances per analysis
+window; currents as in the kernel."""
 
 SUFFIX_UNITS: tuple[tuple[str, str], ...] = (("_hz", "Hz"), ("_ms", "ms"), ("_s", "s"))
 
@@ -63,14 +64,38 @@ def unit_of(key: str) -> str:
     return ""
 
 
+PARAM_UNITS = ("ms", "kHz", "Hz", "mV", "mV/ms", "1/ms")
+"""Units recognised at the end of a SimParams field description, e.g. 'Simulated time (ms)'."""
+
+
+def param_unit(name: str) -> str:
+    """The unit of a simulation parameter (dotted `record.dt` too) from its description, '' if none."""
+    import re
+
+    from sim import params
+
+    *section, leaf = name.split(".")
+    model = {"record": params.RecordOptions, "analysis": params.AnalysisOptions}.get(
+        section[-1] if section else "", params.SimParams
+    )
+    info = model.model_fields.get(leaf)
+    found = re.findall(r"\(([^()]*)\)\s*$", (info.description or "") if info else "")
+    if not found:
+        return ""
+    parts = [p.strip() for p in re.split(r"[,;]", found[-1])]
+    if parts[0] == "scaled":
+        return "scaled " + parts[1] if len(parts) > 1 and parts[1] in PARAM_UNITS else "scaled"
+    return parts[0] if parts[0] in PARAM_UNITS else ""
+
+
 def theory_partner(key: str) -> str | None:
     """`theory_<key>` when the mean field predicts `key`, else None."""
     return f"theory_{key}" if key in MEASURED_WITH_THEORY else None
 
 
-def label(key: str) -> str:
-    """`key (unit)` for axis labels; the bare key when it has no unit."""
-    unit = unit_of(key)
+def label(key: str, parameter: bool = False) -> str:
+    """`key (unit)` for axis labels (a summary key, or a simulation parameter); the bare key without one."""
+    unit = param_unit(key) if parameter else unit_of(key)
     return f"{key} ({unit})" if unit else key
 
 
