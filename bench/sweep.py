@@ -90,7 +90,7 @@ def in_task_overhead(defn: dict, root: Path, n: int = 4) -> dict:
     try:
         for r in runs:
             c0 = time.process_time()
-            outs.append(run_point(str(root), sweep_id, r.index, r.params.model_dump_json(), 1))
+            outs.append(run_point(str(root), sweep_id, r.index, r.params, 1))
             task_cpu.append(time.process_time() - c0)
     finally:
         tasks._simulate = simulate_one

@@ -21,10 +21,11 @@ from service.registry import Registry
 from service.settings import Settings, get_settings, is_loopback
 from worker.cluster import dashboard_link, make_client
 from worker.store import SweepStore
+from worker.store.locks import server_lock
+from worker.store.provenance import package_version
 
 log = logging.getLogger("pbn.service")
 STATIC = Path(__file__).parent / "static"
-VERSION = "0.1.0"
 
 
 class BodySizeLimit:
@@ -87,19 +88,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise RuntimeError(
             f"no API tokens configured: single-user mode binds only to loopback, not host={settings.host!r}"
         )
-    client = await run_in_threadpool(make_client, settings.scheduler, settings.n_workers)
-    store = SweepStore(settings.data)
-    registry = Registry(settings, store, client, app.state.metrics)
-    app.state.registry = registry
-    app.state.dashboard = await run_in_threadpool(dashboard_link, client)
-    app.state.metrics.watch(registry.entries)
-    resumed = await run_in_threadpool(registry.load)
-    log.info("pbn serve: data=%s scheduler=%s resumed=%s", settings.data, client.scheduler.address, resumed)
+    lock = server_lock(Path(settings.data)).acquire()  # one server per data directory (HeldError names it)
     try:
-        yield
+        client = await run_in_threadpool(make_client, settings.scheduler, settings.n_workers)
+        registry = Registry(settings, SweepStore(settings.data), client, app.state.metrics)
+        app.state.registry = registry
+        app.state.dashboard = await run_in_threadpool(dashboard_link, client)
+        app.state.metrics.watch(registry.entries)
+        resumed = await run_in_threadpool(registry.load)
+        log.info(
+            "pbn serve: data=%s scheduler=%s resumed=%s", settings.data, client.scheduler.address, resumed
+        )
+        try:
+            yield
+        finally:
+            await run_in_threadpool(registry.shutdown)
+            await run_in_threadpool(_close_client, client)
     finally:
-        await run_in_threadpool(registry.shutdown)
-        await run_in_threadpool(_close_client, client)
+        lock.release()
 
 
 def _close_client(client: object) -> None:
@@ -114,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
         title="pbn-sweep",
-        version=VERSION,
+        version=package_version(),
         summary="Parameter sweeps of plastic balanced spiking networks on Dask, stored in Zarr.",
         lifespan=lifespan,
     )

@@ -78,9 +78,21 @@ def serve(
             f"single-user and binds only to loopback; --host {settings.host} refused"
         )
         raise typer.Exit(2)
+    _refuse_a_second_server(settings.data)
     sys.setswitchinterval(0.001)  # request latency: background threads (Dask client) yield sooner
     options = UVICORN_OPTIONS | {"access_log": settings.access_log}
     uvicorn.run(app, host=settings.host, port=settings.port, **options)
+
+
+def _refuse_a_second_server(data: Path) -> None:
+    """One `pbn serve` per data directory: name the holder before uvicorn starts (the app holds the lock)."""
+    from worker.store.locks import HeldError, server_lock
+
+    try:
+        server_lock(Path(data)).acquire().release()
+    except HeldError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
 
 
 def submit(

@@ -53,7 +53,7 @@ def sweep(
         from worker.store import SweepStore
 
         store = SweepStore(data)
-        target = _target(store, file, resume, explain, sweep_id, owner)
+        target = _target(store, file, resume, explain, sweep_id, owner, scheduler, workers)
         if target is None:
             return
         _run(store, target, scheduler, workers, max_in_flight)
@@ -77,6 +77,8 @@ def _target(
     explain: bool,
     sweep_id: str | None,
     owner: str | None,
+    scheduler: str | None,
+    workers: int | None,
 ) -> str | None:
     """The sweep to run: the resumed one, or one created from the file; None when only explaining."""
     if resume is not None:
@@ -88,7 +90,8 @@ def _target(
         return resume
     if file is None:
         raise typer.BadParameter("give a sweep file or --resume ID")
-    return _create(store, file, explain, sweep_id, owner)
+    local = None if scheduler else workers or 0
+    return _create(store, file, explain, sweep_id, owner, local_workers=local)
 
 
 def _interrupted(sweep_id: str | None) -> NoReturn:
@@ -119,16 +122,30 @@ def plan_runs(store: SweepStore, cache_keys: list[str], *args: Any, **kwargs: An
 
 
 def _create(
-    store: SweepStore, file: Path, explain: bool, sweep_id: str | None, owner: str | None
+    store: SweepStore,
+    file: Path,
+    explain: bool,
+    sweep_id: str | None,
+    owner: str | None,
+    local_workers: int | None = None,
 ) -> str | None:
-    """Load, validate and limit-check a definition; create the sweep (or only explain it)."""
-    from worker.sweep import SweepLimits, check_limits, expand_sweep, load_definition
+    """Load and prepare a definition (count, expand once, limits, memory); create the sweep (or explain it).
+    `local_workers`: the LocalCluster's size (0: one per core), whose per-worker memory is the budget."""
+    from worker import calibration
+    from worker.admission import estimate_sweep
+    from worker.limits import SweepLimits
+    from worker.sweep import load_definition, prepare_sweep
 
-    defn = load_definition(file)
-    runs = expand_sweep(defn)
-    check_limits(runs, SweepLimits.from_env())
+    model, budget, threads = calibration.load(store.root), None, 0
+    if local_workers is not None:
+        from distributed.system import MEMORY_LIMIT
+
+        threads = local_workers or os.cpu_count() or 1
+        budget = MEMORY_LIMIT / threads  # what LocalCluster gives each worker
+    runs = prepare_sweep(defn := load_definition(file), SweepLimits(), model, budget)
     if explain:
-        _print_plan(plan_runs(store, [r.cache_key for r in runs]), runs)
+        _print_plan(plan_runs(store, [r.cache_key for r in runs], owner or _user()), runs)
+        _print_estimate(estimate_sweep(runs, threads, model).to_dict())
         return None
     created = store.create_sweep(defn, runs, owner=owner or _user(), sweep_id=sweep_id)
     console.print(
@@ -141,7 +158,7 @@ def _run(
     store: SweepStore, sweep_id: str, scheduler: str | None, workers: int | None, limit: int | None
 ) -> None:
     """Reuse what the store holds; if runs are left, start or connect the cluster and run them."""
-    from worker.store import FINISHED
+    from worker.status import FINISHED
 
     reused = _reuse_stored(store, sweep_id)
     statuses = store.statuses(sweep_id)
@@ -172,15 +189,16 @@ def _run(
 
 
 def _reuse_stored(store: SweepStore, sweep_id: str) -> int:
-    """Copy runs whose cache key is stored (done elsewhere) into this sweep: no cluster, no Dask import
-    (the same rule as worker.runner.plan_runs, which the runner applies again to what is left)."""
-    from worker.store import FINISHED
+    """Copy runs whose cache key is stored (done by the same owner) into this sweep, before any cluster
+    exists; under the sweep's coordinator lock, as the runner does."""
+    from worker.runner import plan_stored
+    from worker.store.locks import sweep_lock
 
-    keys = store.attrs(sweep_id)["expansion"]["cache_keys"]
     reused = 0
-    for index, (status, key) in enumerate(zip(store.statuses(sweep_id), keys, strict=True)):
-        if status not in FINISHED and (source := store.lookup_cache(key, exclude=sweep_id)) is not None:
-            reused += bool(store.reuse_run(sweep_id, index, source))
+    with sweep_lock(store.root, sweep_id):
+        for item in plan_stored(store, sweep_id):
+            if item.action == "reuse" and item.source is not None:
+                reused += bool(store.reuse_run(sweep_id, item.index, item.source))
     return reused
 
 
@@ -280,8 +298,9 @@ def _duration(seconds: float) -> str:
 
 
 def _plan_stored(store: SweepStore, sweep_id: str) -> list[PlanItem]:
-    keys = store.attrs(sweep_id)["expansion"]["cache_keys"]
-    return plan_runs(store, keys, store.statuses(sweep_id), exclude=sweep_id)
+    from worker.runner import plan_stored
+
+    return plan_stored(store, sweep_id)
 
 
 def _print_plan(items: list[PlanItem], runs: list[Any] | None = None) -> None:
@@ -297,6 +316,17 @@ def _print_plan(items: list[PlanItem], runs: list[Any] | None = None) -> None:
     counts = {a: sum(i.action == a for i in items) for a in ("run", "reuse", "skip")}
     console.print(
         f"{counts['run']} to run, {counts['reuse']} reused from the store, {counts['skip']} already finished"
+    )
+
+
+def _print_estimate(est: dict[str, Any]) -> None:
+    seconds = est["expected_wall_s"]
+    wall = "unknown (no workers yet)" if seconds is None else f"{seconds:.0f} s"
+    console.print(
+        f"estimated: {est['core_hours']:.3g} core-hours, "
+        f"peak {est['peak_memory_gb_per_run']:.2f} GB per run, wall {wall} on {est['threads']} threads "
+        f"(cost model: {est['model']})",
+        soft_wrap=True,
     )
 
 

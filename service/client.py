@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 
 from service.inputs import NonFiniteError, normalize_numbers
+from worker.status import FINAL_STATES
 
 if TYPE_CHECKING:
     import pandas as pd
-
-FINAL_STATES = ("done", "cancelled", "stopped")
 
 
 class ClientError(Exception):

@@ -54,12 +54,6 @@ class QuotaExceededError(ServiceError):
     status_code = 429
 
 
-class SweepTooLargeError(ServiceError):
-    """The submitted sweep is larger than the server allows."""
-
-    status_code = 422
-
-
 class ConflictError(ServiceError):
     """The request does not fit the sweep's current state."""
 

@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from worker.status import SWEEP_STATES
+
 RUN_BUCKETS_S = (0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3000, 10000)
 
 
@@ -28,9 +30,8 @@ class _StateCollector(Collector):
             by_state[entry.state] += 1
             progress = entry.progress
             if progress is not None:
-                for status in ("pending", "running", "done", "failed", "reused", "diverged", "cancelled"):
-                    by_status[status] += getattr(progress, status)
-        for state in ("queued", "running", "done", "cancelled", "stopped"):
+                by_status.update(progress.counts)
+        for state in SWEEP_STATES:
             sweeps.add_metric([state], by_state[state])
         for status, n in sorted(by_status.items()):
             runs.add_metric([status], n)

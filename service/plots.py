@@ -106,8 +106,8 @@ def rates_figure(run: dict[str, Any]) -> Figure:
         else:
             ax.plot([], [], ls="none", label=f"{pop.upper()} theory: no prediction")
     _mark_stop(ax, stop)
-    ax.set_xlabel("time (ms)")
-    ax.set_ylabel("population rate (Hz)")
+    ax.set_xlabel("time [ms]")
+    ax.set_ylabel("population rate [Hz]")
     ax.legend(**OUTSIDE)
     return fig
 
@@ -143,7 +143,7 @@ def weights_figure(run: dict[str, Any]) -> Figure:
             handles.setdefault(text, handle)
     fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=3, fontsize=8)
     for ax in axes[1]:
-        ax.set_xlabel("time (ms)")
+        ax.set_xlabel("time [ms]")
     return fig
 
 

@@ -2,14 +2,13 @@
 
 The store is the source of truth (owner, definition and per-run status live in each sweep's Zarr group);
 this class only keeps a cache of the sweeps' metadata, the live progress of running sweeps, and one
-coordinator thread per user (service.scheduler). On start, sweeps with unfinished runs are resumed:
+coordinator thread per user (service.fairness). On start, sweeps with unfinished runs are resumed:
 the runner resubmits only runs that are not finished, so no finished run is recomputed.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,19 +18,24 @@ from typing import Any
 from distributed import Client
 
 from service.auth import User
-from service.errors import ConflictError, NotFoundError, SweepTooLargeError
+from service.errors import ConflictError, NotFoundError
+from service.fairness import Job, UserScheduler
 from service.metrics import ServiceMetrics
-from service.scheduler import Job, UserScheduler
 from service.settings import Settings
-from worker.runner import SweepProgress, SweepRunner, progress_from_store
+from worker import calibration
+from worker.admission import SweepEstimate, estimate_sweep, memory_budget, worker_threads
+from worker.errors import StoreUnwritableError
+from worker.runner import PlanItem, SweepProgress, SweepRunner, progress_from_store
+from worker.status import UNFINISHED, SweepState
 from worker.store import SweepStore
-from worker.sweep import SweepDefinition, SweepLimits, check_limits, expand_sweep
+from worker.sweep import RunSpec, SweepDefinition, prepare_sweep
 
 log = logging.getLogger("pbn.service")
-UNFINISHED = ("pending", "running")
 MAX_ERRORS = 50
 MAX_RETRIES = 5
 RETRY_AFTER_S = 30.0
+STORE_RETRY_S = (2.0, 300.0)
+"""First and longest pause between checks of a store that cannot be written (doubling in between)."""
 
 
 @dataclass
@@ -44,7 +48,7 @@ class SweepEntry:
     created: datetime | None
     n_runs: int
     cost_neuron_s: float
-    state: str = "stopped"  # queued | running | done | cancelled | stopped
+    state: SweepState = "stopped"
     cancel_requested: bool = False
     errors: list[dict[str, Any]] = field(default_factory=list)  # failed runs (index, status, error), first 50
     failed_seen: int = 0
@@ -53,24 +57,20 @@ class SweepEntry:
     public_cache: tuple[tuple[int, str], bytes] | None = None
     progress: SweepProgress | None = None
     finished: set[int] = field(default_factory=set)
+    plan: list[PlanItem] | None = None  # computed at submission, used by the first coordinator
+    problem: str | None = None  # why it cannot go on now (shown in its status), None when all is well
 
 
-def count_runs(defn: SweepDefinition) -> int:
-    """Runs a definition expands to, computed without expanding it (to refuse huge grids cheaply)."""
-    n = math.prod(len(v) for v in defn.grid.values()) if defn.grid else 1
-    if defn.zip:
-        n *= len(next(iter(defn.zip.values())))
-    if defn.points:
-        n *= len(defn.points)
-    return n * defn.replicates
-
-
-def limits_from(settings: Settings) -> SweepLimits:
-    return SweepLimits(
-        max_runs=settings.max_runs_per_sweep,
-        max_N=settings.max_N,
-        max_T_ms=settings.max_T_ms,
-        max_neuron_seconds=settings.max_sweep_neuron_s,
+def entry_from_runs(sweep_id: str, attrs: dict[str, Any], runs: list[RunSpec]) -> SweepEntry:
+    """A registry entry from a sweep's attributes and its runs."""
+    created = attrs.get("created")
+    return SweepEntry(
+        sweep_id=sweep_id,
+        owner=str(attrs.get("owner", "anonymous")),
+        name=str(attrs.get("definition", {}).get("name", sweep_id)),
+        created=datetime.fromisoformat(created) if isinstance(created, str) else None,
+        n_runs=len(runs),
+        cost_neuron_s=sum(r.params.neuron_seconds() for r in runs),
     )
 
 
@@ -81,7 +81,6 @@ class Registry:
         self, settings: Settings, store: SweepStore, client: Client, metrics: ServiceMetrics
     ) -> None:
         self.settings, self.store, self.client, self.metrics = settings, store, client, metrics
-        self.limits = limits_from(settings)
         self.scheduler = UserScheduler(settings.user_max_queued_neuron_s)
         self._lock = threading.Lock()
         self._entries: dict[str, SweepEntry] = {}
@@ -122,43 +121,34 @@ class Registry:
         return [e.sweep_id for e in resumed]
 
     def _entry_from_store(self, sweep_id: str) -> SweepEntry:
-        attrs = self.store.attrs(sweep_id)
-        runs = self.store.runs(sweep_id)
-        created = attrs.get("created")
-        return SweepEntry(
-            sweep_id=sweep_id,
-            owner=str(attrs.get("owner", "anonymous")),
-            name=str(attrs.get("definition", {}).get("name", sweep_id)),
-            created=datetime.fromisoformat(created) if isinstance(created, str) else None,
-            n_runs=len(runs),
-            cost_neuron_s=sum(r.params.neuron_seconds() for r in runs),
-        )
+        return entry_from_runs(sweep_id, self.store.attrs(sweep_id), self.store.runs(sweep_id))
 
     # ---- submitting and running ---------------------------------------------------------------
-    def submit(self, defn: SweepDefinition, user: User) -> tuple[SweepEntry, int]:
-        """Validate, expand, check limits and quota, create the store group and queue the sweep."""
-        n = count_runs(defn)
-        if n > self.limits.max_runs:
-            raise SweepTooLargeError(
-                f"max_runs: the definition expands to {n} runs; the limit is {self.limits.max_runs}"
-            )
-        runs = expand_sweep(defn)
-        check_limits(runs, self.limits)
+    def submit(self, defn: SweepDefinition, user: User) -> tuple[SweepEntry, int, SweepEstimate]:
+        """Count, expand once, check limits and quota, create the store group, plan once, queue."""
+        model = calibration.load(self.settings.data)
+        runs = prepare_sweep(defn, self.settings, model, memory_budget(self.client))
         cost = sum(r.params.neuron_seconds() for r in runs)
-        self.scheduler.check_quota(user.name, cost)
-        sweep_id = self.store.create_sweep(defn, runs, owner=user.name)
-        entry = self._entry_from_store(sweep_id)
-        n_reused = sum(item.action == "reuse" for item in SweepRunner(self.client, self.store).plan(sweep_id))
+        self.scheduler.reserve(user.name, cost)
+        try:
+            sweep_id = self.store.create_sweep(defn, runs, owner=user.name)
+            entry = entry_from_runs(sweep_id, self.store.attrs(sweep_id), runs)
+            entry.plan = SweepRunner(self.client, self.store).plan(sweep_id)
+        except BaseException:
+            self.scheduler.release(user.name, cost)
+            raise
+        n_reused = sum(item.action == "reuse" for item in entry.plan)
         self._set_progress(entry, progress_from_store(self.store, sweep_id))
         with self._lock:
             self._entries[sweep_id] = entry
-        self._queue(entry)
+        self._queue(entry, reserved=True)
         self.metrics.sweeps_submitted.inc()
-        return entry, n_reused
+        return entry, n_reused, estimate_sweep(runs, worker_threads(self.client), model)
 
-    def _queue(self, entry: SweepEntry) -> None:
+    def _queue(self, entry: SweepEntry, reserved: bool = False) -> None:
         entry.state = "queued"
-        self.scheduler.submit(Job(entry.sweep_id, entry.owner, entry.cost_neuron_s, lambda: self._run(entry)))
+        job = Job(entry.sweep_id, entry.owner, entry.cost_neuron_s, lambda: self._run(entry))
+        self.scheduler.submit(job, reserved=reserved)
 
     def _run(self, entry: SweepEntry) -> None:
         """Body of a user's coordinator thread: run the sweep to its end, its cancellation or shutdown."""
@@ -169,19 +159,27 @@ class Registry:
             self._runners[entry.sweep_id] = runner
         entry.state = "running"
         entry.finished = {i for i, s in enumerate(self.store.statuses(entry.sweep_id)) if s not in UNFINISHED}
+        finished_before = len(entry.finished)
         try:
+            plan, entry.plan = entry.plan, None
             final = runner.run(
                 entry.sweep_id,
                 progress=lambda p: self._on_progress(entry, runner, p),
                 max_in_flight=self.settings.user_max_concurrent_runs,
+                should_stop=self._stopping.is_set,
+                plan=plan,
             )
-            if entry.cancel_requested:  # a cancel that raced with the start: mark what is left
+            if self._stopping.is_set():
+                log.info("sweep %s left resumable at shutdown", entry.sweep_id)
+            elif entry.cancel_requested:  # a cancel that raced with the start: mark what is left
                 runner.cancel(entry.sweep_id)
                 final = progress_from_store(self.store, entry.sweep_id)
             self._on_progress(entry, runner, final)
-        except ShutdownError:
-            log.info("sweep %s left resumable at shutdown", entry.sweep_id)
+        except (StoreUnwritableError, OSError) as exc:
+            self._store_problem(entry, exc, STORE_RETRY_S[0])
         except Exception:  # the cluster went away, the store hiccuped...: try again later, a few times
+            if len(entry.finished) > finished_before:
+                entry.retries = 0  # it made progress: the retry budget is for failures in a row
             log.exception(
                 "coordinating sweep %s failed; retry %d of %d in %g s",
                 entry.sweep_id,
@@ -195,6 +193,32 @@ class Registry:
                 self._runners.pop(entry.sweep_id, None)
             if entry.state == "running":
                 entry.state = "stopped" if self._stopping.is_set() else _final_state(entry.progress)
+
+    def _store_problem(self, entry: SweepEntry, exc: BaseException, delay: float) -> None:
+        """Pause the sweep in state `error` with the OS error; check the store again with backoff and resume
+        (from the store: nothing finished is lost or recomputed) as soon as it can be written."""
+        reason = exc.reason if isinstance(exc, StoreUnwritableError) else f"{type(exc).__name__}: {exc}"
+        entry.state, entry.problem = (
+            "error",
+            f"the store cannot be written: {reason}; retrying in {delay:.0f} s",
+        )
+        entry.version += 1
+        log.error("sweep %s paused: %s", entry.sweep_id, entry.problem)
+
+        def check() -> None:
+            if self._stopping.is_set() or entry.cancel_requested:
+                return
+            still = self.store.write_problem()
+            if still is not None:
+                self._store_problem(entry, still, min(2 * delay, STORE_RETRY_S[1]))
+                return
+            log.info("sweep %s: the store can be written again; resuming", entry.sweep_id)
+            entry.problem = None
+            self._queue(entry)
+
+        timer = threading.Timer(delay, check)
+        timer.daemon = True
+        timer.start()
 
     def _retry_later(self, entry: SweepEntry) -> None:
         """Queue a sweep whose coordinator crashed again after a pause (it resumes from the store)."""
@@ -211,10 +235,7 @@ class Registry:
         timer.start()
 
     def _on_progress(self, entry: SweepEntry, runner: SweepRunner, progress: SweepProgress) -> None:
-        """Keep the live counts and run durations; pass on a cancel; at shutdown leave the runner
-        by raising (the runner's own stop would mark unfinished runs cancelled, not resumable)."""
-        if self._stopping.is_set():
-            raise ShutdownError
+        """Keep the live counts and run durations; pass on a cancel."""
         if entry.cancel_requested:
             runner.cancel(entry.sweep_id)
         self._set_progress(entry, progress)
@@ -284,11 +305,7 @@ class Registry:
         _wait_until(lambda: not self._runners, timeout_s)
 
 
-class ShutdownError(Exception):
-    """Raised inside a runner's progress callback to leave it at shutdown without touching the store."""
-
-
-def _final_state(progress: SweepProgress | None) -> str:
+def _final_state(progress: SweepProgress | None) -> SweepState:
     if progress is None:
         return "stopped"
     if progress.pending or progress.running:

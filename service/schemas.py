@@ -7,9 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-SweepState = Literal["queued", "running", "done", "cancelled", "stopped"]
-SWEEP_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
-"""Sweep ids: letters, digits, '_', '-', '.'; never '/', never starting with '.' (no path tricks)."""
+from worker.status import SweepState
 
 EXAMPLE_DEFINITION: dict[str, Any] = {
     "name": "istdp-vs-N",
@@ -31,6 +29,12 @@ class SweepCreated(BaseModel):
     n_reused: int = Field(description="Runs whose results are reused from earlier sweeps", examples=[0])
     state: SweepState = Field(examples=["queued"])
     url: str = Field(description="Path of the sweep's status", examples=["/sweeps/istdp-vs-N-3f2a9c1b"])
+    estimate: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Estimated cost (sim.cost): core_hours, peak_memory_gb_per_run, expected_wall_s on the "
+        "cluster's current threads, and which calibration the model comes from",
+        examples=[{"n_runs": 4, "core_hours": 0.001, "peak_memory_gb_per_run": 0.23, "expected_wall_s": 2.1}],
+    )
 
 
 class RunError(BaseModel):
@@ -56,6 +60,11 @@ class SweepPublic(BaseModel):
     progress: float = Field(ge=0, le=1, description="Fraction of runs finished (done, failed, cancelled...)")
     eta_s: float | None = Field(None, description="Estimated seconds to completion (None when unknown)")
     errors: list[RunError] = Field(default_factory=list, description="Failed runs (first 50)")
+    problem: str | None = Field(
+        None,
+        description="Why the sweep cannot go on right now (e.g. the store cannot be written), and when "
+        "it is retried; None when all is well",
+    )
     dashboard_url: str | None = None
     store_path: str | None = Field(None, description="Zarr group on the server (read it directly if mounted)")
     links: dict[str, str] = Field(default_factory=dict)

@@ -7,13 +7,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from worker.limits import SweepLimits
 
 
-class Settings(BaseSettings):
-    """Everything the API server needs to know; each field is also `PBN_<NAME>` in the environment."""
+class Settings(SweepLimits):
+    """Everything the API server needs to know; each field is also `PBN_<NAME>` in the environment.
 
-    model_config = SettingsConfigDict(env_prefix="PBN_", extra="ignore")
+    The per-sweep limits (max_runs, max_N, max_T_ms, max_neuron_seconds) are worker.limits.SweepLimits,
+    the same model `pbn sweep` reads."""
 
     data: Path = Field(Path("pbn-data"), description="Store directory (Zarr groups under <data>/sweeps)")
     scheduler: str | None = Field(None, description="Dask scheduler address; None = embedded LocalCluster")
@@ -24,10 +26,6 @@ class Settings(BaseSettings):
     tokens: str | None = Field(None, description="Inline tokens: 'token=user[:admin],token2=user2'")
     dashboard_url: str | None = Field(None, description="Public Dask dashboard link (overrides the client's)")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted request body (bytes)")
-    max_runs_per_sweep: int = Field(10_000, ge=1, description="Runs in one sweep at most")
-    max_N: int = Field(100_000, ge=10, description="Largest N of one run")
-    max_T_ms: float = Field(1e7, gt=0, description="Longest T of one run (ms)")
-    max_sweep_neuron_s: float = Field(1e9, gt=0, description="Total N*T of one sweep (neuron-seconds)")
     user_max_concurrent_runs: int = Field(4, ge=1, description="Runs of one user in flight at once")
     user_max_queued_neuron_s: float = Field(
         1e9,

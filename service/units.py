@@ -1,34 +1,15 @@
-"""Units and theory partners of summary keys, for tables and plot labels.
+"""Units and theory partners of summary keys and parameters, for the CLI's tables and the plots' labels.
 
-One place to redirect to sim's summary vocabulary when it lands (issue 7): every caller goes through
-`unit_of`, `theory_partner` and `label`.
+Summary keys come from sim's summary vocabulary (`sim.vocabulary`); parameter units from the descriptions of
+`sim.params`. Every caller goes through `unit_of`, `theory_partner`, `label` and `param_unit`.
 """
 
 from __future__ import annotations
 
-UNITS: dict[str, str] = {
-    "rate_e_hz": "Hz",
-    "rate_i_hz": "Hz",
-    "t_stop_ms": "ms",
-    "wall_s": "s",
-    "theory_tau_w_s": "s",
-    "n_spikes": "spikes",
-    "n_windows": "windows",
-    "rate_max_hz": "Hz",
-}
-"""Exact keys; prefixes below cover families (weights, covariances, currents)."""
+from typing import TYPE_CHECKING, cast
 
-PREFIX_UNITS: tuple[tuple[str, str], ...] = (
-    ("j_", "scaled mV"),
-    ("cov_", "spikes²"),
-    ("var_", "spikes²"),
-    ("corr_", ""),
-    ("current_", "mV/ms"),
-)
-"""Weights in scaled units j = √N·J (mV, as the parameters jee...); spike-count (co)variances per analysis
-window; currents as in the kernel."""
-
-SUFFIX_UNITS: tuple[tuple[str, str], ...] = (("_hz", "Hz"), ("_ms", "ms"), ("_s", "s"))
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 MEASURED_WITH_THEORY: tuple[str, ...] = (
     "rate_e_hz",
@@ -44,24 +25,27 @@ MEASURED_WITH_THEORY: tuple[str, ...] = (
     "corr_ei",
     "corr_ii",
 )
-"""Summary statistics that have a mean-field prediction `theory_<key>` (sim.theory.predict)."""
+"""Summary statistics with a mean-field prediction, in the order `pbn run` prints them."""
 
 WINDOW_STATS = ("cov_", "corr_", "var_")
 """Statistics computed from spike counts in analysis windows: NaN when fewer than two windows fit."""
 
 
 def unit_of(key: str) -> str:
-    """The unit of a summary key ('' for dimensionless or unknown); theory_<key> has the unit of <key>."""
-    base = key.removeprefix("theory_") if key != "theory_tau_w_s" else key
-    if base in UNITS:
-        return UNITS[base]
-    for prefix, unit in PREFIX_UNITS:
-        if base.startswith(prefix):
-            return unit
-    for suffix, unit in SUFFIX_UNITS:
-        if base.endswith(suffix):
-            return unit
-    return ""
+    """The unit of a summary key ('' for dimensionless or unknown), from sim's summary vocabulary."""
+    from sim import vocabulary
+
+    return vocabulary.unit_of(key)
+
+
+def theory_partner(key: str) -> str | None:
+    """`theory_<key>` when the mean field predicts `key`, else None."""
+    from sim import vocabulary
+
+    try:
+        return vocabulary.stat(key).theory
+    except KeyError:
+        return None
 
 
 PARAM_UNITS = ("ms", "kHz", "Hz", "mV", "mV/ms", "1/ms")
@@ -78,7 +62,7 @@ def param_unit(name: str) -> str:
     model = {"record": params.RecordOptions, "analysis": params.AnalysisOptions}.get(
         section[-1] if section else "", params.SimParams
     )
-    info = model.model_fields.get(leaf)
+    info = cast("type[BaseModel]", model).model_fields.get(leaf)
     found = re.findall(r"\(([^()]*)\)\s*$", (info.description or "") if info else "")
     if not found:
         return ""
@@ -88,15 +72,10 @@ def param_unit(name: str) -> str:
     return parts[0] if parts[0] in PARAM_UNITS else ""
 
 
-def theory_partner(key: str) -> str | None:
-    """`theory_<key>` when the mean field predicts `key`, else None."""
-    return f"theory_{key}" if key in MEASURED_WITH_THEORY else None
-
-
 def label(key: str, parameter: bool = False) -> str:
-    """`key (unit)` for axis labels (a summary key, or a simulation parameter); the bare key without one."""
+    """`key [unit]` for axis labels (a summary key, as sim.vocabulary.label, or a simulation parameter)."""
     unit = param_unit(key) if parameter else unit_of(key)
-    return f"{key} ({unit})" if unit else key
+    return f"{key} [{unit}]" if unit else key
 
 
 def with_theory(keys: list[str] | tuple[str, ...], available: list[str] | None = None) -> list[str]:

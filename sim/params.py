@@ -49,7 +49,13 @@ class RecordOptions(BaseModel):
     spike_window: float | None = Field(
         None, gt=0, description="Raster: keep only the final window of this length (ms); None = whole run"
     )
-    max_spikes: int = Field(5_000_000, ge=1, description="Raster: hard cap on stored spikes")
+    max_spikes: int = Field(
+        5_000_000,
+        ge=1,
+        le=2**31 - 1,
+        description="Raster: hard cap on stored spikes (its buffer counts in the "
+        "run's memory estimate, sim.cost)",
+    )
 
 
 class AnalysisOptions(BaseModel):

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import optimize
 
 from sim.params import BLOCKS, SimParams
+from sim.vocabulary import THEORY
 
 POP = {"e": 0, "i": 1}
 CX_MIN = 1e-5
@@ -306,19 +307,8 @@ def kohonen_beta_c(params: SimParams, block: str = "ee") -> tuple[float, float]:
 
 # --- The prediction reported beside every run ----------------------------------------------------
 
-PREDICT_KEYS: tuple[str, ...] = (
-    "theory_rate_e_hz",
-    "theory_rate_i_hz",
-    "theory_cov_ee",
-    "theory_cov_ei",
-    "theory_cov_ii",
-    "theory_corr_ee",
-    "theory_corr_ei",
-    "theory_corr_ii",
-    *(f"theory_j_{b}" for b in BLOCKS),
-    "theory_stable",
-    "theory_tau_w_s",
-)
+PREDICT_KEYS: tuple[str, ...] = tuple(s.name for s in THEORY)
+"""Keys of `predict`, declared in sim.vocabulary."""
 
 
 def _predict(params: SimParams) -> dict[str, float]:

@@ -48,3 +48,12 @@ def load_original() -> SimpleNamespace:
 def original() -> SimpleNamespace:
     """The original package 0.0.6 (class `PlasticNeuralNetwork` and the four helpers)."""
     return load_original()
+
+
+@pytest.fixture(scope="module")
+def local_cluster():
+    """An in-process Dask LocalCluster (one worker thread) for the service tests of one module."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        yield cluster

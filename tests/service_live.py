@@ -13,8 +13,9 @@ import uvicorn
 
 from service.app import create_app
 from service.settings import Settings
+from worker.status import FINAL_STATES
 
-FINAL = ("done", "cancelled", "stopped")
+FINAL = FINAL_STATES
 
 
 def free_port() -> int:

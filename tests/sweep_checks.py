@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from worker.layout import RESULT_ARRAYS
+from worker.store.schema import RESULT_ARRAYS
 
 VOLATILE = frozenset({"wall_s"})
 """Summary entries that measure the machine, not the model."""

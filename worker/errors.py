@@ -50,6 +50,25 @@ class LimitExceededError(PbnError, ValueError):
         }
 
 
+class MemoryBudgetError(LimitExceededError):
+    """A run's estimated peak memory is over a worker's memory budget (sim.cost)."""
+
+    def __init__(self, estimate: float, budget: float, point: int, params: dict[str, Any]) -> None:
+        super().__init__("max_run_memory_bytes", estimate, budget, point)
+        self.params = params
+        said = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+        self.args = (
+            f"point {point} ({said}): estimated peak memory {estimate / 1e9:.2f} GB exceeds the worker "
+            f"memory budget {budget / 1e9:.2f} GB (max_run_memory_bytes)",
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "message": str(self), "params": _jsonable(self.params)}
+
+
 class SweepNotFoundError(PbnError, KeyError):
     """No sweep with this id in the store."""
 
@@ -75,6 +94,14 @@ class SweepStateError(PbnError):
     def __init__(self, sweep_id: str, reason: str) -> None:
         self.sweep_id, self.reason = sweep_id, reason
         super().__init__(f"sweep {sweep_id!r}: {reason}")
+
+
+class StoreUnwritableError(PbnError):
+    """The store cannot be written (read-only, full, gone): the sweep pauses, its runs stay unfinished."""
+
+    def __init__(self, sweep_id: str, reason: str) -> None:
+        self.sweep_id, self.reason = sweep_id, reason
+        super().__init__(f"sweep {sweep_id!r}: the store cannot be written: {reason}")
 
 
 def _jsonable(value: Any) -> Any:

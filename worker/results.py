@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from worker.creation import coordinate_values
-from worker.store import STATUSES, SweepStore
-from worker.zarr_typed import array, read
+from worker.status import StatusCodec
+from worker.store import SweepStore
+from worker.store.schema import coordinate_values
+from worker.store.typed import array, read
 
 RUN_COORDS = ("replicate", "seed", "point_index")
 
@@ -38,7 +39,9 @@ def open_sweep(
     shape = tuple(int(a["size"]) for a in axes)
     dims = tuple(a["dim"] for a in axes)
     data_vars: dict[str, Any] = {}
-    status = np.array(STATUSES, dtype=object)[raw["status"].values.astype(int)]
+    status = np.array(StatusCodec(attrs.get("statuses")).names, dtype=object)[
+        raw["status"].values.astype(int)
+    ]
     data_vars["status"] = (dims, status.reshape(shape))
     data_vars["error"] = (dims, np.array([str(e) for e in raw["error"].values], dtype=object).reshape(shape))
     summary = raw["summary"].values
@@ -68,7 +71,7 @@ def summary_table(store: SweepStore | str | os.PathLike[str], sweep_id: str) -> 
     table = pd.DataFrame(
         {
             "index": np.arange(attrs["n_runs"]),
-            "status": [STATUSES[int(c)] for c in read(array(g, "status"), slice(None))],
+            "status": StatusCodec(attrs.get("statuses")).decode_all(read(array(g, "status"), slice(None))),
             "error": [str(e) for e in read(array(g, "error"), slice(None))],
         }
     )

@@ -7,12 +7,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any, cast
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 from distributed import Client, Future, wait
 
-from worker.store import FINISHED, STATUSES, SweepStore
+from sim import SimParams
+from worker.errors import StoreUnwritableError
+from worker.status import FINISHED, RUN_STATUSES, UNFINISHED, RunStatus
+from worker.status import counts as status_counts
+from worker.store import SweepStore
+from worker.store.locks import sweep_lock
 from worker.tasks import run_point
 
 POLL_S = 0.5
@@ -21,33 +26,38 @@ POLL_S = 0.5
 
 @dataclass
 class SweepProgress:
-    """Counts of runs by status, with an ETA estimated from this session's completion rate."""
+    """Counts of runs by status (`p.done`, `p.counts["done"]`), with an ETA from this session's completion
+    rate."""
 
     sweep_id: str
     total: int
-    pending: int = 0
-    running: int = 0
-    done: int = 0
-    failed: int = 0
-    reused: int = 0
-    diverged: int = 0
-    cancelled: int = 0
+    counts: dict[RunStatus, int] = field(default_factory=lambda: status_counts(()))
     eta_s: float | None = None
     elapsed_s: float = 0.0
     dashboard: str | None = None
 
+    def __getattr__(self, name: str) -> int:
+        if name in RUN_STATUSES:
+            return self.counts[name]  # type: ignore[index]
+        raise AttributeError(name)
+
     @property
     def finished(self) -> int:
         """Runs with a result (done, reused or diverged)."""
-        return self.done + self.reused + self.diverged
+        return sum(self.counts[s] for s in FINISHED)
 
     @property
     def complete(self) -> bool:
         """Nothing left pending or running."""
-        return self.pending == 0 and self.running == 0
+        return not any(self.counts[s] for s in UNFINISHED)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "finished": self.finished, "complete": self.complete}
+        return {
+            **{k: v for k, v in asdict(self).items() if k != "counts"},
+            **self.counts,
+            "finished": self.finished,
+            "complete": self.complete,
+        }
 
 
 @dataclass
@@ -55,21 +65,22 @@ class PlanItem:
     """What `run` will do with one run, and why (`pbn sweep --explain`)."""
 
     index: int
-    action: str  # "run" | "reuse" | "skip"
+    action: Literal["run", "reuse", "skip"]
     reason: str
     source: tuple[str, int] | None = None
 
 
-def count_statuses(sweep_id: str, statuses: list[str]) -> SweepProgress:
+def count_statuses(sweep_id: str, statuses: list[RunStatus]) -> SweepProgress:
     """A SweepProgress from a list of run statuses."""
-    counts = dict.fromkeys(STATUSES, 0)
-    for s in statuses:
-        counts[s] += 1
-    return SweepProgress(sweep_id=sweep_id, total=len(statuses), **cast(dict[str, Any], counts))
+    return SweepProgress(sweep_id=sweep_id, total=len(statuses), counts=status_counts(statuses))
 
 
 def plan_runs(
-    store: SweepStore, cache_keys: list[str], statuses: list[str] | None = None, exclude: str | None = None
+    store: SweepStore,
+    cache_keys: list[str],
+    owner: str,
+    statuses: list[RunStatus] | None = None,
+    exclude: str | None = None,
 ) -> list[PlanItem]:
     """What a coordinator would do with each run and why (also for a sweep not created yet)."""
     statuses = statuses or ["pending"] * len(cache_keys)
@@ -77,13 +88,20 @@ def plan_runs(
     for index, (status, key) in enumerate(zip(statuses, cache_keys, strict=True)):
         if status in FINISHED:
             items.append(PlanItem(index, "skip", f"already {status}"))
-        elif (source := store.lookup_cache(key, exclude=exclude)) is not None:
+        elif (source := store.lookup_cache(key, owner, exclude=exclude)) is not None:
             why = f"same parameters, seed and model version as run {source[1]} of sweep {source[0]}"
             items.append(PlanItem(index, "reuse", why, source))
         else:
             why = "not computed yet" if status == "pending" else f"previous attempt {status}"
             items.append(PlanItem(index, "run", f"{why}; no stored run has the same cache key"))
     return items
+
+
+def plan_stored(store: SweepStore, sweep_id: str) -> list[PlanItem]:
+    """The plan of a stored sweep: its own finished runs are skipped, its owner's cache is searched."""
+    attrs = store.attrs(sweep_id)
+    keys, owner = attrs["expansion"]["cache_keys"], str(attrs.get("owner", "anonymous"))
+    return plan_runs(store, keys, owner, store.statuses(sweep_id), exclude=sweep_id)
 
 
 def progress_from_store(store: SweepStore, sweep_id: str) -> SweepProgress:
@@ -102,8 +120,7 @@ class SweepRunner:
 
     def plan(self, sweep_id: str) -> list[PlanItem]:
         """Per run: skip (already finished), reuse (same params + seed + model version stored), or run."""
-        keys = self.store.attrs(sweep_id)["expansion"]["cache_keys"]
-        return plan_runs(self.store, keys, self.store.statuses(sweep_id), exclude=sweep_id)
+        return plan_stored(self.store, sweep_id)
 
     def progress(self, sweep_id: str) -> SweepProgress:
         """Stored progress plus the dashboard link."""
@@ -126,16 +143,29 @@ class SweepRunner:
         progress: Callable[[SweepProgress], None] | None = None,
         max_in_flight: int | None = None,
         should_stop: Callable[[], bool] | None = None,
+        plan: list[PlanItem] | None = None,
     ) -> SweepProgress:
-        """Run every unfinished run of a sweep and block until done, cancelled or stopped."""
+        """Run every unfinished run of a sweep and block until done, cancelled or stopped (`should_stop`:
+        runs left stay `pending`). `plan`: one computed at submission (else it is computed now). One
+        coordinator per sweep: another process (or thread) running it raises HeldError naming it."""
+        with sweep_lock(self.store.root, sweep_id):
+            return self._run_locked(sweep_id, progress, max_in_flight, should_stop, plan)
+
+    def _run_locked(
+        self,
+        sweep_id: str,
+        progress: Callable[[SweepProgress], None] | None,
+        max_in_flight: int | None,
+        should_stop: Callable[[], bool] | None,
+        plan: list[PlanItem] | None,
+    ) -> SweepProgress:
         self.store.clear_cancel(sweep_id)
         with self._lock:
             self._cancel.discard(sweep_id)
             self._active.add(sweep_id)
         try:
-            session = _Session(
-                self, sweep_id, progress, max_in_flight or self._default_in_flight(), should_stop
-            )
+            limit = max_in_flight or self._default_in_flight()
+            session = _Session(self, sweep_id, progress, limit, should_stop, plan)
             session.execute()
         finally:
             with self._lock:
@@ -155,9 +185,9 @@ class SweepRunner:
         threads = sum(self.client.nthreads().values())
         return max(2 * threads, 2)
 
-    def _mark_unfinished(self, sweep_id: str, status: str) -> None:
+    def _mark_unfinished(self, sweep_id: str, status: RunStatus) -> None:
         for index, current in enumerate(self.store.statuses(sweep_id)):
-            if current in ("pending", "running"):
+            if current in UNFINISHED:
                 self.store.set_status(sweep_id, index, status)
 
 
@@ -165,22 +195,23 @@ class _Session:
     """One call of SweepRunner.run: bounded submission, completion handling, retries, progress."""
 
     def __init__(
-        self, runner: SweepRunner, sweep_id: str, progress: Any, limit: int, should_stop: Any
+        self,
+        runner: SweepRunner,
+        sweep_id: str,
+        progress: Any,
+        limit: int,
+        should_stop: Any,
+        plan: list[PlanItem] | None,
     ) -> None:
-        self.r, self.sweep_id, self.callback, self.limit, self.should_stop = (
-            runner,
-            sweep_id,
-            progress,
-            max(1, limit),
-            should_stop,
-        )
+        self.r, self.sweep_id, self.callback, self.should_stop = runner, sweep_id, progress, should_stop
+        self.limit, self.plan = max(1, limit), plan
         self.store = runner.store
         self.statuses = self.store.statuses(sweep_id)
         self.in_flight: dict[Future, tuple[int, int]] = {}
         self.todo: deque[int] = deque()
         self.attempts: dict[int, int] = {}
         self.tries: dict[int, int] = {}  # submissions of each run in this session
-        self.params: dict[int, str] = {}
+        self.params: dict[int, SimParams] = {}
         self.started = time.monotonic()
         self.completed_here = 0
         self.root = str(self.store.root.resolve())
@@ -188,7 +219,7 @@ class _Session:
 
     def execute(self) -> None:
         """Reuse what the cache holds, then keep `limit` tasks in flight until nothing is left."""
-        for item in self.r.plan(self.sweep_id):
+        for item in self.plan if self.plan is not None else self.r.plan(self.sweep_id):
             source = item.source  # plan() sets it for every reuse
             if (
                 item.action == "reuse"
@@ -200,7 +231,7 @@ class _Session:
                 self.todo.append(item.index)
         if self.todo:
             runs = self.store.runs(self.sweep_id)
-            self.params = {i: runs[i].params.model_dump_json() for i in self.todo}
+            self.params = {i: runs[i].params for i in self.todo}
         self._report()
         while self.todo or self.in_flight:
             if (why := self.r.stop_requested(self.sweep_id, self.should_stop)) is not None:
@@ -248,6 +279,9 @@ class _Session:
         if fut.status == "finished":
             result = fut.result()
             status = result["status"]
+            if status == "store_error":  # nothing more can be stored: stop, leaving runs unfinished
+                self._abandon()
+                raise StoreUnwritableError(self.sweep_id, str(result["error"]).splitlines()[0])
             self.statuses[index] = result.get("stored", status) if status == "skipped" else status
             self.completed_here += 1
         elif self.tries.get(index, 0) <= self.r.max_retries:
@@ -259,7 +293,13 @@ class _Session:
             self.statuses[index] = "failed"
         fut.release()
 
-    def _stop(self, status: str) -> None:
+    def _abandon(self) -> None:
+        """Cancel in-flight tasks and forget the rest without writing anything (the store refuses writes)."""
+        self.r.client.cancel(list(self.in_flight))
+        self.in_flight.clear()
+        self.todo.clear()
+
+    def _stop(self, status: RunStatus) -> None:
         """Cancel in-flight tasks; runs that did not finish get `status`, finished ones stay."""
         futures = list(self.in_flight)
         self.r.client.cancel(futures)
@@ -268,7 +308,7 @@ class _Session:
         time.sleep(POLL_S)  # let tasks that were already finishing store their result
         stored = self.store.statuses(self.sweep_id)
         for index, current in enumerate(stored):
-            if current in ("pending", "running"):
+            if current in UNFINISHED:
                 self.store.set_status(self.sweep_id, index, status)
                 stored[index] = status
         self.statuses = stored

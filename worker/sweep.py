@@ -6,6 +6,7 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import MODEL_VERSION, SimParams
-from worker.errors import LimitExceededError, SweepValidationError
+from sim.cost import DEFAULT_MODEL, CostModel, estimate
+from worker.errors import LimitExceededError, MemoryBudgetError, SweepValidationError
+from worker.limits import SweepLimits
 
 NESTED = ("record", "analysis")
 """Sub-models of SimParams that swept keys may address with a dot (`record.dt`)."""
@@ -50,21 +53,6 @@ class RunSpec:
     replicate: int
     seed: int
     cache_key: str
-
-
-class SweepLimits(BaseModel):
-    """Size limits checked before anything runs (configurable per deployment)."""
-
-    max_runs: int = Field(10_000, ge=1, description="Runs per sweep")
-    max_N: int = Field(100_000, ge=10, description="Largest network of any run")
-    max_T_ms: float = Field(3_600_000.0, gt=0, description="Longest simulated time of any run (ms)")
-    max_neuron_seconds: float = Field(1e9, gt=0, description="Sum over runs of N*T/1000")
-
-    @classmethod
-    def from_env(cls) -> SweepLimits:
-        """Read PBN_MAX_RUNS, PBN_MAX_N, PBN_MAX_T_MS, PBN_MAX_NEURON_SECONDS (unset ones keep defaults)."""
-        env = {f: os.environ.get(f"PBN_{f.upper()}") for f in cls.model_fields}
-        return cls(**{k: v for k, v in env.items() if v is not None})
 
 
 def load_definition(source: str | os.PathLike[str] | dict[str, Any]) -> SweepDefinition:
@@ -170,6 +158,45 @@ def cache_key(params: SimParams) -> str:
 def canonical_json(value: Any) -> str:
     """Stable JSON text (sorted keys, no whitespace) for hashing."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def count_runs(defn: SweepDefinition) -> int:
+    """Runs a definition expands to, from its axes alone (a huge grid is refused before any expansion)."""
+    return math.prod(axis["size"] for axis in sweep_axes(defn)) * defn.replicates
+
+
+def prepare_sweep(
+    defn: SweepDefinition,
+    limits: SweepLimits,
+    model: CostModel = DEFAULT_MODEL,
+    memory_budget: float | None = None,
+) -> list[RunSpec]:
+    """The one submission path (CLI and service): count, expand once (each point validated once), limit, and
+    refuse a run whose estimated peak memory exceeds the budget (`limits.max_run_memory_bytes`, else
+    `memory_budget`: the smallest worker's memory limit, when known)."""
+    n = count_runs(defn)
+    if n > limits.max_runs:
+        raise LimitExceededError("max_runs", n, limits.max_runs)
+    runs = expand_sweep(defn)
+    check_limits(runs, limits)
+    budget = limits.max_run_memory_bytes or memory_budget
+    if budget is not None:
+        check_memory(runs, budget, model)
+    return runs
+
+
+def check_memory(runs: list[RunSpec], budget: float, model: CostModel = DEFAULT_MODEL) -> None:
+    """MemoryBudgetError for the first point whose run would not fit a worker (replicates cost the same)."""
+    seen: set[int] = set()
+    for run in runs:
+        if run.point_index in seen:
+            continue
+        seen.add(run.point_index)
+        need = estimate(run.params, model).memory_bytes
+        if need > budget:
+            p = run.params
+            shown = {"N": p.N, "T": p.T, **{k: v for k, v in run.point.items() if k not in ("N", "T")}}
+            raise MemoryBudgetError(need, budget, run.point_index, shown)
 
 
 def check_limits(runs: list[RunSpec], limits: SweepLimits) -> None:

@@ -9,14 +9,18 @@ import time
 import traceback
 from typing import Any
 
-from worker.store import FINISHED, SweepStore
+from sim import SimParams
+from worker.status import FINISHED
+from worker.store import SweepStore
 
 ERROR_CHARS = 4000
 """Error text kept per run (the tail of the traceback, where the cause is)."""
 
 
-def run_point(store_root: str, sweep_id: str, index: int, params_json: str, attempt: int) -> dict[str, Any]:
+def run_point(store_root: str, sweep_id: str, index: int, params: SimParams, attempt: int) -> dict[str, Any]:
     """Simulate one point and store it; failures are stored as `failed` with their traceback, never raised.
+    A store that cannot be written (OSError) is reported as `store_error`: the run stays unfinished, so it
+    runs again once the store is writable.
 
     Idempotent: a run already finished in the store is skipped, and rewriting a run writes the same chunks.
     """
@@ -34,18 +38,34 @@ def run_point(store_root: str, sweep_id: str, index: int, params_json: str, atte
         if current in FINISHED:
             return _outcome(index, "skipped", attempt, started, stored=current)
         store.mark_running(sweep_id, index, info)
+    except OSError as exc:
+        return _outcome(index, "store_error", attempt, started, error=_error_text(exc))
+    try:
         sim_start = time.perf_counter()
-        result = _simulate(params_json)
-        sim_wall = time.perf_counter() - sim_start
-        info.update(finished_at=time.time(), sim_wall_s=sim_wall)
+        result = _simulate(params)
+        info.update(finished_at=time.time(), sim_wall_s=time.perf_counter() - sim_start)
         info["wall_s"] = info["finished_at"] - started
-        status = store.write_result(sweep_id, index, result, info)
-        return _outcome(index, status, attempt, started, sim_wall_s=sim_wall)
+        return _store_result(store, sweep_id, index, result, info)
+    except OSError as exc:
+        return _outcome(index, "store_error", attempt, started, error=_error_text(exc))
     except Exception as exc:  # a bad point must not vanish into worker logs
-        text = f"{type(exc).__name__}: {exc}"[:500] + "\n" + traceback.format_exc()[-ERROR_CHARS:]
+        text = _error_text(exc)
         with contextlib.suppress(Exception):  # store unreachable: the coordinator records the error
             store.set_status(sweep_id, index, "failed", error=text)
         return _outcome(index, "failed", attempt, started, error=text)
+
+
+def _store_result(store: SweepStore, sweep_id: str, index: int, result: Any, info: dict[str, Any]) -> dict:
+    """Write the run (status last), then point the cache at it: only at runs whose data is all written."""
+    status = store.write_result(sweep_id, index, result, info)
+    if status == "done":
+        store.record_cache(sweep_id, index)
+    return _outcome(index, status, info["attempt"], info["started_at"], sim_wall_s=info["sim_wall_s"])
+
+
+def _error_text(exc: BaseException) -> str:
+    """The message first, then the tail of the traceback, where the cause is."""
+    return f"{type(exc).__name__}: {exc}"[:500] + "\n" + traceback.format_exc()[-ERROR_CHARS:]
 
 
 def _outcome(index: int, status: str, attempt: int, started: float, **extra: Any) -> dict[str, Any]:
@@ -60,12 +80,12 @@ def _outcome(index: int, status: str, attempt: int, started: float, **extra: Any
     }
 
 
-def _simulate(params_json: str) -> Any:
-    """Parse the parameters and run the simulator (imported lazily: compiling happens once per process)."""
-    from sim import SimParams
-    from sim.driver import simulate  # sim exports it lazily (module __getattr__), which mypy cannot see
+def _simulate(params: SimParams) -> Any:
+    """Run the simulator on parameters validated once, at expansion (the driver is imported lazily:
+    compiling happens once per process)."""
+    from sim.driver import simulate
 
-    return simulate(SimParams.model_validate_json(params_json))
+    return simulate(params)
 
 
 def _worker_name() -> str:

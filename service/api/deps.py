@@ -8,9 +8,8 @@ from distributed import Client
 from fastapi import Depends, Path, Request
 
 from service.registry import Registry
-from service.schemas import SWEEP_ID_PATTERN
 from service.settings import Settings
-from worker.store import SweepStore
+from worker.store import SWEEP_ID_PATTERN, SweepStore
 
 
 async def get_app_settings(request: Request) -> Settings:

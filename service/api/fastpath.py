@@ -9,18 +9,15 @@ of the endpoint (and of its OpenAPI schema) and this is only a cache in front of
 
 from __future__ import annotations
 
-import re
-
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.api.routes.sweeps import status_json
+from service.api.views import status_json
 from service.auth import resolve_user
 from service.errors import ServiceError
-from service.schemas import SWEEP_ID_PATTERN
+from worker.store.ids import is_sweep_id
 
 PREFIX = "/sweeps/"
-SWEEP_ID_RE = re.compile(SWEEP_ID_PATTERN)
 
 
 class StatusFastPath:
@@ -45,7 +42,7 @@ def _status_body(scope: Scope) -> bytes | None:
     """The cached status JSON if this poll would succeed, else None (the route answers it)."""
     sweep_id = scope["path"][len(PREFIX) :]
     registry = getattr(scope["app"].state, "registry", None) if "app" in scope else None
-    if registry is None or len(sweep_id) > 128 or not SWEEP_ID_RE.fullmatch(sweep_id):
+    if registry is None or len(sweep_id) > 128 or not is_sweep_id(sweep_id):
         return None
     request = Request(scope)
     try:

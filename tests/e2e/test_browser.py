@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from distributed import LocalCluster
 
 from service.settings import Settings
 from tests.service_live import LiveServer, small_sweep
@@ -39,14 +38,16 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(local_cluster, tmp_path_factory):
     data = tmp_path_factory.mktemp("browser-data")
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        settings = Settings(
-            data=data, scheduler=cluster.scheduler_address, tokens=f"{TOKEN}=erin", user_max_concurrent_runs=1
-        )
-        with LiveServer(settings) as live:
-            yield live
+    settings = Settings(
+        data=data,
+        scheduler=local_cluster.scheduler_address,
+        tokens=f"{TOKEN}=erin",
+        user_max_concurrent_runs=1,
+    )
+    with LiveServer(settings) as live:
+        yield live
 
 
 def test_browser_page_shows_a_submitted_sweep_with_live_progress(browser, server):

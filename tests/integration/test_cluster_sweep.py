@@ -106,7 +106,7 @@ def test_cancel_stops_pending_runs_and_keeps_finished(dask_client, tmp_path):
     assert final.done == len(runs)
 
 
-@pytest.mark.parametrize("bad", ['{"N": "many"}'])
+@pytest.mark.parametrize("bad", [{"N": "many"}])
 def test_failing_run_is_stored_with_its_error(dask_client, tmp_path, bad):
     from worker.tasks import run_point
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from distributed import LocalCluster
 from typer.testing import CliRunner
 
 from service.app import create_app
@@ -22,19 +21,13 @@ TOKENS = f"{ALICE}=alice,{BOB}=bob,{ROOT}=root:admin"
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def server(cluster, tmp_path_factory):
+def server(local_cluster, tmp_path_factory):
     settings = Settings(
         data=tmp_path_factory.mktemp("auth-data"),
-        scheduler=cluster.scheduler_address,
+        scheduler=local_cluster.scheduler_address,
         tokens=TOKENS,
         max_body_bytes=20_000,
-        max_runs_per_sweep=8,
+        max_runs=8,
         max_N=2000,
         user_max_queued_neuron_s=400.0,
         user_max_concurrent_runs=1,

@@ -25,12 +25,14 @@ def test_cli_import_loads_no_heavy_module():
 
 def test_units_and_theory_partners():
     assert unit_of("rate_e_hz") == unit_of("theory_rate_e_hz") == "Hz"
-    assert unit_of("j_ei") == "scaled mV" and unit_of("cov_ee") == "spikes²" and unit_of("corr_ee") == ""
+    assert unit_of("j_ei") == "j = √N·J" and unit_of("cov_ee") == "spikes²" and unit_of("corr_ee") == ""
+    assert unit_of("stop_rate_e_hz") == "Hz" and unit_of("not_a_stat") == ""
     assert theory_partner("corr_ei") == "theory_corr_ei" and theory_partner("wall_s") is None
     assert with_theory(["rate_e_hz", "wall_s"], ["rate_e_hz", "wall_s"]) == ["rate_e_hz", "wall_s"]
     assert with_theory(["rate_e_hz", "wall_s"]) == ["rate_e_hz", "theory_rate_e_hz", "wall_s"]
-    assert label("T", parameter=True) == "T (ms)" and label("jee", parameter=True) == "jee (scaled mV)"
-    assert label("N", parameter=True) == "N" and label("record.dt", parameter=True) == "record.dt (ms)"
+    assert label("T", parameter=True) == "T [ms]" and label("jee", parameter=True) == "jee [scaled mV]"
+    assert label("N", parameter=True) == "N" and label("record.dt", parameter=True) == "record.dt [ms]"
+    assert label("rate_e_hz") == "rate_e_hz [Hz]"
 
 
 def _render(table, width):

@@ -7,7 +7,6 @@ import io
 import pandas as pd
 import pytest
 import yaml
-from distributed import LocalCluster
 from typer.testing import CliRunner
 
 from service.cli import app as cli_app
@@ -21,12 +20,11 @@ TOKEN = "client-token-01"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(local_cluster, tmp_path_factory):
     data = tmp_path_factory.mktemp("client-data")
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        settings = Settings(data=data, scheduler=cluster.scheduler_address, tokens=f"{TOKEN}=carol")
-        with LiveServer(settings) as live:
-            yield live
+    settings = Settings(data=data, scheduler=local_cluster.scheduler_address, tokens=f"{TOKEN}=carol")
+    with LiveServer(settings) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")

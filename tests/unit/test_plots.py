@@ -81,7 +81,7 @@ def test_plots_rates_title_units_divergence_and_legend_outside() -> None:
     title = ax.get_title()
     assert "jee=400, cx=0.1 (replicate 1, run 7)" in title
     assert "E rate 1483 Hz above the 50 Hz guard at t = 54.4 ms" in title.replace("\n", " ")
-    assert ax.get_ylabel() == "population rate (Hz)" and ax.get_xlabel() == "time (ms)"
+    assert ax.get_ylabel() == "population rate [Hz]" and ax.get_xlabel() == "time [ms]"
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "I theory (mean field)" in texts and "E theory: no prediction" in texts
     assert "diverged: run stopped" in texts
@@ -93,7 +93,7 @@ def test_plots_rates_title_units_divergence_and_legend_outside() -> None:
 def test_plots_weights_units_per_panel_and_figure_legend() -> None:
     fig = _render(weights_figure(_diverged_run()))
     panels = fig.axes
-    assert [a.get_ylabel() for a in panels] == [f"j_{b} (scaled mV)" for b in ("ee", "ei", "ie", "ii")]
+    assert [a.get_ylabel() for a in panels] == [f"j_{b} [j = √N·J]" for b in ("ee", "ei", "ie", "ii")]
     assert "diverged" in fig.get_suptitle() and "jee=400" in fig.get_suptitle()
     legend = fig.legends[0]
     assert "mean-field fixed point" in [t.get_text() for t in legend.get_texts()]
@@ -106,7 +106,7 @@ def test_plots_summary_units_replicate_legend_and_diverged_marked() -> None:
     table.loc[1, ["status", "j_ei"]] = ["diverged", float("nan")]
     fig = _render(summary_figure(table, "j_ei", "N", ["N", "cx"]))
     ax = fig.axes[0]
-    assert ax.get_ylabel() == "j_ei (scaled mV)" and ax.get_xlabel() == "N"
+    assert ax.get_ylabel() == "j_ei [j = √N·J]" and ax.get_xlabel() == "N"
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "one run (replicate)" in texts and "cx=0.0 theory (mean field)" in texts
     assert "diverged (2 runs, 1 without a value)" in texts

@@ -10,7 +10,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from distributed import LocalCluster
 
 from service.api.fastpath import StatusFastPath
 from service.settings import Settings
@@ -23,19 +22,13 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
 def data(tmp_path_factory):
     return tmp_path_factory.mktemp("service-data")
 
 
 @pytest.fixture(scope="module")
-def server(cluster, data):
-    settings = Settings(data=data, scheduler=cluster.scheduler_address, user_max_concurrent_runs=2)
+def server(local_cluster, data):
+    settings = Settings(data=data, scheduler=local_cluster.scheduler_address, user_max_concurrent_runs=2)
     with LiveServer(settings) as live:
         yield live
 
@@ -185,9 +178,9 @@ def test_service_cancel_keeps_finished_runs_then_purge(server, data):
     assert not store.exists(created["id"])
 
 
-def test_service_graceful_restart_resumes_without_recomputing(cluster, tmp_path):
+def test_service_graceful_restart_resumes_without_recomputing(local_cluster, tmp_path):
     """Stop the server mid-sweep (as SIGTERM does) and start a new one on the same store."""
-    settings = Settings(data=tmp_path, scheduler=cluster.scheduler_address, user_max_concurrent_runs=1)
+    settings = Settings(data=tmp_path, scheduler=local_cluster.scheduler_address, user_max_concurrent_runs=1)
     store = SweepStore(tmp_path)
     with LiveServer(settings) as first, first.http() as http:
         definition = small_sweep("resume", n_values=tuple(range(400, 520, 20)), T=8000.0)
@@ -204,7 +197,7 @@ def test_service_graceful_restart_resumes_without_recomputing(cluster, tmp_path)
         assert (after["attempt"], after["started_at"]) == (info["attempt"], info["started_at"])
 
 
-def test_service_start_reads_the_store_and_lists_failed_runs(cluster, tmp_path):
+def test_service_start_reads_the_store_and_lists_failed_runs(local_cluster, tmp_path):
     """The registry is rebuilt from the store: owner, states and the errors of failed runs."""
     store = SweepStore(tmp_path)
     defn = SweepDefinition.model_validate(small_sweep("from-store", n_values=(100, 120, 140)))
@@ -212,7 +205,7 @@ def test_service_start_reads_the_store_and_lists_failed_runs(cluster, tmp_path):
     store.set_status(sweep_id, 0, "failed", error="ValueError: boom at t=12 ms")
     store.set_status(sweep_id, 1, "cancelled")
     store.set_status(sweep_id, 2, "cancelled")
-    settings = Settings(data=tmp_path, scheduler=cluster.scheduler_address)
+    settings = Settings(data=tmp_path, scheduler=local_cluster.scheduler_address)
     with LiveServer(settings) as live, live.http() as http:
         status = http.get(f"/sweeps/{sweep_id}").json()
         metrics = http.get("/metrics").text

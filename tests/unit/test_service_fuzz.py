@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from distributed import LocalCluster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,16 +14,15 @@ TOKEN = "fuzz-token-0001"
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory):
+def fuzz_server(local_cluster, tmp_path_factory):
     data = tmp_path_factory.mktemp("fuzz-data")
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        limits = {"max_runs_per_sweep": 4, "max_N": 300, "max_T_ms": 300.0, "user_max_queued_neuron_s": 1e4}
-        settings = Settings(
-            data=data, scheduler=cluster.scheduler_address, tokens=f"{TOKEN}=fuzzer", **limits
-        )
-        with LiveServer(settings) as live, live.http(TOKEN) as http:
-            http.post("/sweeps", json=small_sweep("seed-sweep")).raise_for_status()  # something to find
-            yield live
+    limits = {"max_runs": 4, "max_N": 300, "max_T_ms": 300.0, "user_max_queued_neuron_s": 1e4}
+    settings = Settings(
+        data=data, scheduler=local_cluster.scheduler_address, tokens=f"{TOKEN}=fuzzer", **limits
+    )
+    with LiveServer(settings) as live, live.http(TOKEN) as http:
+        http.post("/sweeps", json=small_sweep("seed-sweep")).raise_for_status()  # something to find
+        yield live
 
 
 OPERATIONS = [

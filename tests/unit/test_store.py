@@ -12,9 +12,9 @@ import zarr
 from sim import SimParams, simulate
 from tests.sweep_checks import assert_same_result
 from worker.errors import RunNotFoundError, SweepNotFoundError, SweepStateError
-from worker.layout import RESULT_ARRAYS
 from worker.results import open_sweep, summary_table
 from worker.store import SweepStore
+from worker.store.schema import RESULT_ARRAYS
 from worker.sweep import expand_sweep, load_definition
 from worker.tasks import run_point
 
@@ -35,7 +35,7 @@ def small(tmp_path_factory):
     runs = expand_sweep(defn)
     sweep_id = store.create_sweep(defn, runs, owner="alice")
     for r in runs:
-        out = run_point(str(store.root), sweep_id, r.index, r.params.model_dump_json(), 1)
+        out = run_point(str(store.root), sweep_id, r.index, r.params, 1)
         assert out["status"] == "done", out
     return store, sweep_id, runs
 
@@ -88,7 +88,7 @@ def test_tasks_write_only_their_own_chunks(tmp_path):
     defn = definition(grid={"cx": [0.0, 0.1, 0.2]})
     runs = expand_sweep(defn)
     sweep_id = store.create_sweep(defn, runs)
-    run_point(str(tmp_path), sweep_id, 1, runs[1].params.model_dump_json(), 1)
+    run_point(str(tmp_path), sweep_id, 1, runs[1].params, 1)
     root = store.path(sweep_id)
     for spec in RESULT_ARRAYS:
         chunk_files = {p.name.split(".")[1] for p in (root / spec.name).glob("c.*")}
@@ -104,7 +104,7 @@ def test_rewriting_a_run_is_harmless(small, tmp_path):
     assert after["status"] == "done" and after["info"]["attempt"] == 2
     for name, value in before.items():
         np.testing.assert_array_equal(after["arrays"][name], value)
-    skipped = run_point(str(store.root), sweep_id, 2, runs[2].params.model_dump_json(), 3)
+    skipped = run_point(str(store.root), sweep_id, 2, runs[2].params, 3)
     assert skipped["status"] == "skipped" and store.run_info(sweep_id, 2)["attempt"] == 2
 
 
@@ -114,7 +114,7 @@ def test_shorter_runs_are_padded_and_read_back_unpadded(tmp_path):
     runs = expand_sweep(defn)
     sweep_id = store.create_sweep(defn, runs)
     assert store.group(sweep_id)["time_ms"].shape[1] == 200 // 5 + 1
-    run_point(str(tmp_path), sweep_id, 1, runs[1].params.model_dump_json(), 1)  # T=100, dt=10: 10 bins
+    run_point(str(tmp_path), sweep_id, 1, runs[1].params, 1)  # T=100, dt=10: 10 bins
     raw = store.group(sweep_id)["time_ms"][1]
     assert np.all(np.isfinite(raw[:10])) and np.all(np.isnan(raw[10:]))
     stored = store.read_run(sweep_id, 1)
@@ -126,15 +126,16 @@ def test_cache_reuses_a_done_run_from_another_sweep(small, tmp_path):
     store, sweep_id, runs = small
     other = definition(grid={"N": [100, 150, 200], "cx": [0.0, 0.1]}, replicates=2)
     new_runs = expand_sweep(other)
-    new_id = store.create_sweep(other, new_runs)
+    new_id = store.create_sweep(other, new_runs, owner="alice")
     by_key = {r.cache_key: r.index for r in runs}
     hits = [r for r in new_runs if r.cache_key in by_key]
     assert len(hits) == len(runs)  # extending the grid keeps the old runs' seeds
     for r in hits:
-        source = store.lookup_cache(r.cache_key, exclude=new_id)
+        source = store.lookup_cache(r.cache_key, "alice", exclude=new_id)
         assert source == (sweep_id, by_key[r.cache_key])
+        assert store.lookup_cache(r.cache_key, "bob") is None  # never another owner's runs
         assert store.reuse_run(new_id, r.index, source)
-    assert store.lookup_cache(new_runs[-1].cache_key) is None
+    assert store.lookup_cache(new_runs[-1].cache_key, "alice") is None
     stored = store.read_run(new_id, hits[0].index)
     original = store.read_run(sweep_id, by_key[hits[0].cache_key])
     assert stored["status"] == "reused"
@@ -149,7 +150,7 @@ def test_failed_task_stores_error_text(tmp_path):
     defn = definition(grid={"cx": [0.0, 0.1]})
     runs = expand_sweep(defn)
     sweep_id = store.create_sweep(defn, runs)
-    out = run_point(str(tmp_path), sweep_id, 0, '{"N": "not a number"}', 1)
+    out = run_point(str(tmp_path), sweep_id, 0, {"N": "not a number"}, 1)  # type: ignore[arg-type]
     assert out["status"] == "failed"
     assert store.statuses(sweep_id)[0] == "failed"
     assert "ValidationError" in store.errors(sweep_id)[0] and "N" in store.errors(sweep_id)[0]
@@ -160,12 +161,12 @@ def test_diverged_run_is_stored_with_partial_data(tmp_path):
     defn = definition(base={"T": 300.0, "N": 100, "rate_max_hz": 1.0}, grid={"cx": [0.0]})
     runs = expand_sweep(defn)
     sweep_id = store.create_sweep(defn, runs)
-    out = run_point(str(tmp_path), sweep_id, 0, runs[0].params.model_dump_json(), 1)
+    out = run_point(str(tmp_path), sweep_id, 0, runs[0].params, 1)
     assert out["status"] == "diverged"
     stored = store.read_run(sweep_id, 0)
     assert stored["status"] == "diverged" and stored["error"] == "rate"
     assert stored["summary"]["t_stop_ms"] < 300.0
-    assert store.lookup_cache(runs[0].cache_key) is None  # only `done` runs are reused
+    assert store.lookup_cache(runs[0].cache_key, "anonymous") is None  # only `done` runs are reused
 
 
 def test_typed_errors(small):
@@ -211,7 +212,7 @@ def test_open_sweep_zip_and_points_axes(tmp_path):
     defn = definition(zip={"jee": [20.0, 25.0], "jie": [100.0, 112.5]}, points=[{"cx": 0.0}, {"cx": 0.2}])
     runs = expand_sweep(defn)
     sweep_id = store.create_sweep(defn, runs)
-    run_point(str(tmp_path), sweep_id, 3, runs[3].params.model_dump_json(), 1)
+    run_point(str(tmp_path), sweep_id, 3, runs[3].params, 1)
     ds = open_sweep(store, sweep_id, variables=["rate_e_hz"])
     assert ds.rate_e_hz.dims == ("jee", "point", "replicate")
     assert list(ds.jie.values) == [100.0, 112.5] and list(ds.cx.values) == [0.0, 0.2]
@@ -240,7 +241,7 @@ def test_spike_raster_round_trip_and_opt_in_loading(tmp_path):
     runs = expand_sweep(defn)
     sweep_id = store.create_sweep(defn, runs)
     assert store.group(sweep_id)["spike_times_ms"].shape == (2, 20_000)
-    run_point(str(tmp_path), sweep_id, 0, runs[0].params.model_dump_json(), 1)
+    run_point(str(tmp_path), sweep_id, 0, runs[0].params, 1)
     stored, direct = store.read_run(sweep_id, 0), simulate(runs[0].params)
     assert direct.spike_times_ms.size > 0
     np.testing.assert_array_equal(stored["arrays"]["spike_times_ms"], direct.spike_times_ms)
@@ -270,8 +271,8 @@ def test_plain_xarray_open_zarr_reads_the_store(small):
     ],
 )
 def test_direct_chunk_writes_equal_zarr_writes_byte_for_byte(tmp_path, dtype, row, fill):
-    """worker.chunks writes the very chunk file zarr writes, reads it back, and skips all-fill chunks."""
-    from worker.chunks import row_io
+    """worker.store.rows writes the very chunk file zarr writes, reads it back, and skips all-fill chunks."""
+    from worker.store.rows import row_io
 
     g = zarr.open_group(str(tmp_path / "g.zarr"), mode="w", zarr_format=3)
     arr = g.create_array("a", shape=(3, *row.shape[1:]), chunks=row.shape, dtype=dtype, fill_value=fill)
@@ -291,7 +292,7 @@ def test_direct_chunk_writes_equal_zarr_writes_byte_for_byte(tmp_path, dtype, ro
 
 
 def test_runs_split_over_chunks_go_through_zarr(tmp_path):
-    from worker.chunks import row_io
+    from worker.store.rows import row_io
 
     g = zarr.open_group(str(tmp_path / "g.zarr"), mode="w", zarr_format=3)
     assert row_io(g.create_array("split", shape=(2, 10), chunks=(1, 5), dtype="f8")) is None
@@ -300,7 +301,7 @@ def test_runs_split_over_chunks_go_through_zarr(tmp_path):
 
 def test_pad_to_fills_a_reused_dirty_buffer():
     """Rows are padded into per-thread buffers reused across runs: stale data must never leak through."""
-    from worker.layout import pad_to
+    from worker.store.schema import pad_to
 
     rng = np.random.default_rng(5)
     buffer = rng.normal(size=(4, 6, 9))
@@ -313,3 +314,24 @@ def test_pad_to_fills_a_reused_dirty_buffer():
         buffer = out if out is buffer else buffer
     ints = pad_to(np.arange(3), (5,), -1, "i8", "cells", out=np.zeros(5, dtype="i8"))
     np.testing.assert_array_equal(ints, [0, 1, 2, -1, -1])
+
+
+def test_statuses_decode_through_the_stores_own_tuple(tmp_path):
+    """A store written with another status order (an older version) still reads and writes correctly."""
+    from worker.status import RUN_STATUSES
+
+    store = SweepStore(tmp_path)
+    defn = definition(grid={"cx": [0.0, 0.1, 0.2]})
+    sweep_id = store.create_sweep(defn, expand_sweep(defn))
+    old_order = tuple(reversed(RUN_STATUSES))
+    g = zarr.open_group(str(store.path(sweep_id)), mode="r+")
+    g.attrs["statuses"] = list(old_order)  # as the older version wrote it, codes included
+    for index, status in enumerate(("done", "failed", "pending")):
+        g["status"][index] = old_order.index(status)
+    reopened = SweepStore(tmp_path)
+    assert reopened.statuses(sweep_id) == ["done", "failed", "pending"]
+    reopened.set_status(sweep_id, 2, "cancelled")
+    stored = zarr.open_group(str(store.path(sweep_id)), mode="r")["status"]
+    assert int(stored[2]) == old_order.index("cancelled")
+    assert summary_table(reopened, sweep_id)["status"].tolist() == ["done", "failed", "cancelled"]
+    assert open_sweep(reopened, sweep_id).status.values.ravel().tolist() == ["done", "failed", "cancelled"]

@@ -10,14 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker.errors import LimitExceededError, SweepValidationError
+from worker.limits import SweepLimits
 from worker.sweep import (
     SweepDefinition,
-    SweepLimits,
     cache_key,
     check_limits,
+    count_runs,
     derive_seed,
     expand_sweep,
     load_definition,
+    prepare_sweep,
     sweep_axes,
 )
 
@@ -204,7 +206,7 @@ def test_check_limits_names_the_limit():
 def test_sweep_limits_from_env(monkeypatch):
     monkeypatch.setenv("PBN_MAX_RUNS", "7")
     monkeypatch.setenv("PBN_MAX_T_MS", "1000")
-    limits = SweepLimits.from_env()
+    limits = SweepLimits()
     assert limits.max_runs == 7 and limits.max_T_ms == 1000 and limits.max_N == SweepLimits().max_N
 
 
@@ -242,3 +244,35 @@ def test_expansion_size_order_and_seeds_property(n_values, cx_values, zip_len, n
         assert r.replicate == pos[-1]
     assert len({r.seed for r in runs}) == len(runs)
     assert len({r.cache_key for r in runs}) == len(runs)
+
+
+@pytest.mark.parametrize(
+    "defn",
+    [
+        {"grid": {"N": [100, 200], "cx": [0.0, 0.1, 0.2]}, "replicates": 2},
+        {
+            "grid": {"N": [100, 200]},
+            "zip": {"jee": [20, 25], "jie": [90, 100]},
+            "points": [{"T": 200}, {"T": 300}],
+        },
+        {"points": [{"N": 100}], "replicates": 3},
+        {},
+    ],
+)
+def test_count_runs_is_the_expansion_size(defn):
+    d = SweepDefinition.model_validate({"base": BASE, **defn})
+    assert count_runs(d) == len(expand_sweep(d)) == len(prepare_sweep(d, SweepLimits()))
+
+
+def test_prepare_refuses_a_huge_grid_before_expanding_it(monkeypatch):
+    """10^6 points: refused by the count alone (expanding would validate 10^6 parameter sets)."""
+    import worker.sweep
+
+    def never(*_: object) -> None:
+        raise AssertionError("expanded a sweep over the run limit")
+
+    monkeypatch.setattr(worker.sweep, "expand_sweep", never)
+    grid = {"N": list(range(100, 1100)), "cx": [i / 1000 for i in range(1000)]}
+    d = SweepDefinition.model_validate({"base": BASE, "grid": grid})
+    with pytest.raises(LimitExceededError, match="max_runs: 1e\\+06 exceeds the limit 10000"):
+        prepare_sweep(d, SweepLimits())

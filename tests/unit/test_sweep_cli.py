@@ -35,6 +35,23 @@ def test_limits_and_missing_things_exit_2(runner, tmp_path, monkeypatch):
     assert result.exit_code == 2 and "no such file" in result.output
 
 
+def test_a_million_point_grid_is_refused_by_its_count(runner, tmp_path, monkeypatch):
+    """Counted from the axes, never expanded (expanding it took 4 min 54 s of CPU before the refusal)."""
+    import worker.sweep
+
+    def never(*_: object) -> None:
+        raise AssertionError("pbn sweep expanded a sweep over the run limit")
+
+    monkeypatch.setattr(worker.sweep, "expand_sweep", never)
+    path = tmp_path / "huge.yaml"
+    n = ", ".join(str(100 + i) for i in range(1000))
+    cx = ", ".join(f"{i / 1000:g}" for i in range(1000))
+    path.write_text(f"grid: {{N: [{n}], cx: [{cx}]}}\n")
+    result = runner.invoke(app, ["sweep", str(path), "--data", str(tmp_path / "data")])
+    assert result.exit_code == 2 and "max_runs: 1e+06 exceeds the limit 10000" in result.output
+    assert SweepStore(tmp_path / "data").sweep_ids() == []
+
+
 def test_explain_lists_every_run_and_creates_nothing(runner, tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text("base: {N: 200, T: 100}\ngrid: {cx: [0.0, 0.1]}\nreplicates: 2\n")
@@ -59,9 +76,9 @@ def _computed(tmp_path) -> tuple[SweepStore, str, object]:
     path.write_text(SMALL)
     store = SweepStore(tmp_path / "data")
     runs = expand_sweep(load_definition(path))
-    sweep_id = store.create_sweep(load_definition(path), runs)
+    sweep_id = store.create_sweep(load_definition(path), runs, owner="lab")
     for run in runs:
-        run_point(str(store.root), sweep_id, run.index, run.params.model_dump_json(), 1)
+        run_point(str(store.root), sweep_id, run.index, run.params, 1)
     return store, sweep_id, path
 
 
@@ -108,7 +125,7 @@ def test_fully_reused_sweep_starts_no_cluster(runner, tmp_path, no_cluster):
     path.write_text(
         SMALL.replace("[25, 400], jei: [-150, -1], jii: [-250, -1]", "[25], jei: [-150], jii: [-250]")
     )
-    result = runner.invoke(app, ["sweep", str(path), "--data", str(store.root)])
+    result = runner.invoke(app, ["sweep", str(path), "--data", str(store.root), "--owner", "lab"])
     assert result.exit_code == 0, result.output
     assert "every run has a result (1 reused from the store, 1 in all); no cluster started" in result.output
     second = next(s for s in store.sweep_ids() if s != first)

@@ -46,7 +46,7 @@ def test_plan_explains_run_reuse_and_skip(client, tmp_path):
     store = SweepStore(tmp_path)
     defn = definition(cx=[0.0, 0.1])
     runs = expand_sweep(defn)
-    assert [i.action for i in plan_runs(store, [r.cache_key for r in runs])] == ["run", "run"]
+    assert [i.action for i in plan_runs(store, [r.cache_key for r in runs], "anonymous")] == ["run", "run"]
     first = store.create_sweep(defn, runs)
     final = SweepRunner(client, store).run(first, max_in_flight=1)
     assert final.done == 2

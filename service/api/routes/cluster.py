@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from service.api.deps import ClientDep
-from service.api.routes.sweeps import dashboard_url
+from service.api.views import dashboard_url
 from service.auth import CurrentUser
 from service.schemas import ClusterPublic, WorkerInfo
 

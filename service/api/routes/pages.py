@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service.api.routes.sweeps import dashboard_url, to_public
+from service.api.views import dashboard_url, to_public
 from service.auth import COOKIE, resolve_user
 from service.errors import AuthError
 from service.schemas import SweepPublic

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from service.errors import QuotaExceededError
-from service.scheduler import Job, UserScheduler
+from service.fairness import Job, UserScheduler
 
 
 def recorder(log: list[tuple[str, str]], name: str, hold: threading.Event | None = None):
@@ -45,17 +45,41 @@ def test_scheduler_runs_one_users_sweeps_in_order_and_users_side_by_side():
 
 def test_scheduler_quota_counts_unfinished_work_only():
     sched, log, hold = UserScheduler(max_queued_neuron_s=25.0), [], threading.Event()
-    sched.check_quota("alice", 25.0)  # exactly at the limit is allowed
+    sched.reserve("alice", 25.0)  # exactly at the limit is allowed
+    with pytest.raises(QuotaExceededError, match=r"alice.*25 neuron-seconds unfinished.*adds 1"):
+        sched.reserve("alice", 1.0)
+    sched.release("alice", 25.0)
     with pytest.raises(QuotaExceededError, match=r"alice.*26"):
-        sched.check_quota("alice", 26.0)
+        sched.reserve("alice", 26.0)
     sched.submit(Job("a1", "alice", 20, recorder(log, "a1", hold)))
     with pytest.raises(QuotaExceededError, match="20 neuron-seconds unfinished"):
-        sched.check_quota("alice", 10.0)
-    sched.check_quota("bob", 25.0)  # quotas are per user
+        sched.reserve("alice", 10.0)
+    sched.reserve("bob", 25.0)  # quotas are per user
     hold.set()
     wait_until(lambda: sched.outstanding("alice") == 0)
-    sched.check_quota("alice", 25.0)
+    sched.reserve("alice", 25.0)
     sched.stop()
+
+
+def test_concurrent_reservations_never_exceed_the_quota():
+    """Ten threads reserve 60 of a 100 quota at once: exactly one gets it (check and hold are one step)."""
+    sched = UserScheduler(max_queued_neuron_s=100.0)
+    start, won, lost = threading.Barrier(10), [], []
+
+    def submit() -> None:
+        start.wait()
+        try:
+            sched.reserve("alice", 60.0)
+            won.append(1)
+        except QuotaExceededError:
+            lost.append(1)
+
+    threads = [threading.Thread(target=submit) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (len(won), len(lost), sched.outstanding("alice")) == (1, 9, 60.0)
 
 
 def test_scheduler_cancelled_job_is_skipped_and_failures_do_not_stop_the_queue():

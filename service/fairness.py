@@ -45,21 +45,31 @@ class UserScheduler:
         with self._lock:
             return self._outstanding.get(owner, 0.0)
 
-    def check_quota(self, owner: str, cost_neuron_s: float) -> None:
-        """Refuse (429) a new sweep that would push the user's unfinished work over the limit."""
-        have = self.outstanding(owner)
-        if have + cost_neuron_s > self.max_queued_neuron_s:
-            raise QuotaExceededError(
-                f"user {owner!r} has {have:.3g} neuron-seconds unfinished; "
-                f"this sweep adds {cost_neuron_s:.3g} "
-                f"and the limit is {self.max_queued_neuron_s:.3g}: wait for running sweeps or cancel one",
-                field="user_max_queued_neuron_s",
-            )
-
-    def submit(self, job: Job) -> None:
-        """Queue `job` behind the user's earlier sweeps (started at once when the user is idle)."""
+    def reserve(self, owner: str, cost_neuron_s: float) -> None:
+        """Hold `cost_neuron_s` of the user's quota, or refuse (429) if it would go over the limit; check
+        and hold are one step, so concurrent submissions cannot all pass the same check."""
         with self._lock:
-            self._outstanding[job.owner] = self._outstanding.get(job.owner, 0.0) + job.cost_neuron_s
+            have = self._outstanding.get(owner, 0.0)
+            if have + cost_neuron_s > self.max_queued_neuron_s:
+                raise QuotaExceededError(
+                    f"user {owner!r} has {have:.3g} neuron-seconds unfinished; "
+                    f"this sweep adds {cost_neuron_s:.3g} "
+                    f"and the limit is {self.max_queued_neuron_s:.3g}: wait for running sweeps or cancel one",
+                    field="user_max_queued_neuron_s",
+                )
+            self._outstanding[owner] = have + cost_neuron_s
+
+    def release(self, owner: str, cost_neuron_s: float) -> None:
+        """Give back a reservation whose sweep was never queued."""
+        with self._lock:
+            self._outstanding[owner] = max(self._outstanding.get(owner, 0.0) - cost_neuron_s, 0.0)
+
+    def submit(self, job: Job, reserved: bool = False) -> None:
+        """Queue `job` behind the user's earlier sweeps (started at once when the user is idle); `reserved`:
+        its cost was already held by `reserve`."""
+        with self._lock:
+            if not reserved:
+                self._outstanding[job.owner] = self._outstanding.get(job.owner, 0.0) + job.cost_neuron_s
             self._jobs[job.sweep_id] = job
             q = self._queues.setdefault(job.owner, queue.Queue())
             thread = self._threads.get(job.owner)

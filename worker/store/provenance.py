@@ -1,26 +1,30 @@
-"""Provenance of a sweep (versions and host) and readable sweep ids."""
+"""Provenance of a sweep: versions of everything that shapes its numbers, and the host."""
 
 from __future__ import annotations
 
 import platform
-import re
-import secrets
 import socket
-import time
 from importlib import metadata
 from typing import Any
+
+
+def package_version() -> str:
+    """The installed pbn-sweep version (pyproject's `version`, the one place it is written)."""
+    return _version("pbn-sweep")
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def provenance() -> dict[str, Any]:
     """Versions of everything that shapes a run's numbers, plus the host that created the sweep."""
     from sim import MODEL_VERSION
 
-    def version(dist: str) -> str:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return "unknown"
-
+    version = _version
     return {
         "package": "pbn-sweep",
         "package_version": version("pbn-sweep"),
@@ -34,9 +38,3 @@ def provenance() -> dict[str, Any]:
         "host": socket.gethostname(),
         "platform": platform.platform(),
     }
-
-
-def new_sweep_id(name: str) -> str:
-    """`<slug of name>-<UTC yyyymmddHHMMSS>-<6 hex>`: sortable, readable, unique."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "sweep"
-    return f"{slug}-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"

@@ -1,0 +1,56 @@
+"""Views shared by the routes, the status fast path and the page: a sweep's public JSON, the dashboard."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from service.registry import SweepEntry
+from service.schemas import RunError, SweepPublic
+from worker.status import UNFINISHED
+from worker.status import counts as status_counts
+
+
+def to_public(entry: SweepEntry, request: Request) -> SweepPublic:
+    """A sweep's public view from the registry's memory only (no store access: status polls stay cheap)."""
+    p = entry.progress
+    counts: dict[str, int] = dict(status_counts(["pending"] * entry.n_runs) if p is None else p.counts)
+    finished = entry.n_runs - sum(counts[s] for s in UNFINISHED)
+    base = f"/sweeps/{entry.sweep_id}"
+    return SweepPublic(
+        id=entry.sweep_id,
+        name=entry.name,
+        owner=entry.owner,
+        state=entry.state,
+        created=entry.created,
+        n_runs=entry.n_runs,
+        counts=counts,
+        progress=finished / entry.n_runs if entry.n_runs else 1.0,
+        eta_s=p.eta_s if p is not None and entry.state == "running" else None,
+        errors=[RunError(**e) for e in entry.errors],
+        problem=entry.problem,
+        dashboard_url=dashboard_url(request),
+        store_path=str(request.app.state.registry.store.path(entry.sweep_id).resolve()),
+        links={
+            "self": base,
+            "results": f"{base}/results",
+            "csv": f"{base}/results?format=csv",
+            "run0": f"{base}/runs/0",
+            "rates": f"{base}/plots/rates.png",
+            "weights": f"{base}/plots/weights.png",
+        },
+    )
+
+
+def dashboard_url(request: Request) -> str | None:
+    """The configured public dashboard link, else the one the Dask client reported at startup."""
+    return request.app.state.settings.dashboard_url or request.app.state.dashboard
+
+
+def status_json(entry: SweepEntry, request: Request) -> bytes:
+    """The sweep's public view as JSON; polls of an unchanged sweep reuse the serialised answer."""
+    key = (entry.version, entry.state)
+    cached = entry.public_cache
+    if cached is None or cached[0] != key:
+        cached = (key, to_public(entry, request).model_dump_json().encode())
+        entry.public_cache = cached
+    return cached[1]

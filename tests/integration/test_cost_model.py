@@ -1,0 +1,39 @@
+"""The cost model against measurement: calibrate on this machine, then predict runs it was not fitted on
+(other N, T, rules, recording) and compare with their measured peak RSS and CPU time, each in a fresh process.
+
+Factors allowed: memory within 1.5x (the model's terms are the arrays a run allocates; what it leaves out is
+allocator slack and Numba's own tables); CPU within 3x (CPU time on a shared 2-core machine moves with the
+other load by about 2x, and the a·N + b·N² form ignores rate differences between parameter sets)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim import SimParams
+from sim.cost import estimate
+from worker.calibration import calibrate, measure
+
+pytestmark = pytest.mark.slow
+CASES = [
+    {"N": 3000, "T": 4000.0, "eta_ei": 1.5e-5, "eta_ii": 1.5e-5},
+    {"N": 10_000, "T": 1000.0},
+    {"N": 2000, "T": 20_000.0, "record": {"weights": 100, "cells": 20, "dt": 10.0}},
+    {"N": 1500, "T": 2000.0, "record": {"spikes": True, "max_spikes": 2_000_000}},
+]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return calibrate()
+
+
+@pytest.mark.parametrize(
+    "case", CASES, ids=lambda c: "-".join(f"{k}{v}" for k, v in c.items() if k != "record")
+)
+def test_estimates_match_measured_runs(model, case):
+    p = SimParams(**case)
+    measured, predicted = measure(p), estimate(p, model)
+    memory_ratio = predicted.memory_bytes / measured["peak_rss_bytes"]
+    cpu_ratio = predicted.cpu_s / measured["cpu_s"]
+    assert 1 / 1.5 < memory_ratio < 1.5, (memory_ratio, predicted, measured)
+    assert 1 / 3 < cpu_ratio < 3, (cpu_ratio, predicted, measured)
