@@ -194,8 +194,22 @@ def cancel(
             console.print(f"{sweep_id}: already {before['state']}, nothing to cancel")
             return
         answer = handle.cancel(purge=purge)
-        after = before if answer["purged"] else handle.status()
+        after = before if answer["purged"] else _settled(handle)
     console.print(f"{sweep_id}: {cancel_words(before, after, answer['purged'])}")
+
+
+def _settled(handle: Any, wait_s: float = 5.0) -> dict[str, Any]:
+    """The status once the coordinator has acted on a cancel (in-flight runs stopped or finished)."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    status = handle.status()
+    counts = status["counts"]
+    while counts.get("running", 0) + counts.get("pending", 0) and time.monotonic() < deadline:
+        time.sleep(0.25)
+        status = handle.status()
+        counts = status["counts"]
+    return status
 
 
 def cancel_words(before: dict[str, Any], after: dict[str, Any], purged: bool) -> str:

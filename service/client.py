@@ -190,7 +190,10 @@ class Sweep:
             def show(s: dict[str, Any]) -> None:
                 done = s["n_runs"] - s["counts"].get("pending", 0) - s["counts"].get("running", 0)
                 counts = " ".join(f"{k} {v}" for k, v in s["counts"].items() if v and k != "pending")
-                bar.update(task, total=s["n_runs"], completed=done, counts=f"{s['state']} {counts}".strip())
+                text = counts or s["state"]
+                if s["state"] not in ("running", "done"):
+                    text = f"{s['state']} {counts}".strip()
+                bar.update(task, total=s["n_runs"], completed=done, counts=text)
 
             return self._poll(poll_s, deadline, show, first)
 

@@ -69,6 +69,8 @@ def window_note(summary: Mapping[str, Any], params: Mapping[str, Any] | None = N
     if start is None and _num(params.get("T")) is not None:
         start = float(params["T"]) / 2  # the default burn-in
     if window is None or start is None or end is None:
+        if summary.get("status") == "diverged" and end is not None:
+            return text + f"; the run stopped at t = {end:g} ms)"
         return text + "; lower analysis.window or analysis.start, or raise T)"
     if end <= start:
         return text + f"; the run stopped at t = {end:g} ms, before the analysis start {start:g} ms)"

@@ -107,3 +107,5 @@ def test_window_note_only_when_windows_did_not_fit():
     assert window_note({"corr_ee": 0.1, "n_windows": 0}, params) is None
     stopped = window_note({"cov_ee": nan, "n_windows": 0, "t_stop_ms": 20.0}, params)
     assert stopped is not None and "stopped at t = 20 ms, before the analysis start 150 ms" in stopped
+    early = window_note({"status": "diverged", "cov_ee": nan, "n_windows": 0, "t_stop_ms": 29.3})
+    assert early is not None and early.endswith("; the run stopped at t = 29.3 ms)")
