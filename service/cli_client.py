@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from service.console import console, err_console
 
@@ -38,7 +39,7 @@ def _client(url: str, token: str | None) -> Iterator[Client]:
         with Client(url, token) as client:
             yield client
     except ClientError as exc:  # the server refused, or a definition file / value that cannot be sent
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     except httpx.HTTPError as exc:
         what = f"{type(exc).__name__}: {exc}"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from service.console import console, err_console
 from service.inputs import NonFiniteError, normalize_numbers, suggest_parameter
@@ -142,9 +143,9 @@ def _parse(params_file: Path | None, sets: list[str]) -> Any:
     try:
         return parse_params(load_params(params_file, sets))
     except ParamsError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
     except ValidationError as exc:
-        err_console.print(f"[red]invalid parameters:[/]\n{describe(exc)}", highlight=False)
+        err_console.print(f"[red]invalid parameters:[/]\n{escape(describe(exc))}", highlight=False)
     raise typer.Exit(2)
 
 

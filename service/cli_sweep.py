@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from rich.markup import escape
 
 from service.console import console, err_console
 from worker.errors import PbnError, SweepNotFoundError, SweepValidationError
@@ -60,7 +61,7 @@ def sweep(
         _print_table(store, target)
         statuses = store.statuses(target)
     except PbnError as exc:
-        err_console.print(f"[red]error:[/] {exc}{_hint(exc)}", markup=True, highlight=False)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}{_hint(exc)}", highlight=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         _interrupted(target)
