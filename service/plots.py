@@ -197,7 +197,7 @@ def summary_figure(table: pd.DataFrame, stat: str, x: str | None, swept: list[st
     others = [k for k in swept if k != x and k in table.columns and table[k].nunique() > 1]
     fig = Figure(figsize=(8, 4), layout="constrained")
     ax = fig.add_subplot()
-    by = f", one colour per {', '.join(others)}" if others else ""
+    by = f", one colour per {', '.join(others)}" if others and len(groups) > 1 else ""
     ax.set_title(f"{stat} vs {x}{by}", fontsize=10)
     for color, (name, points, means, predicted) in zip(COLORS, groups, strict=False):
         ax.plot(points.index, points.values, "o", color=color, alpha=0.4, ms=4)
