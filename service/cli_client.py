@@ -1,4 +1,7 @@
-"""`pbn serve` and the client commands `pbn submit | status | results | cancel` (over HTTP)."""
+"""`pbn serve` and the client commands `pbn submit | status | results | cancel` (over HTTP).
+
+httpx, pandas and the server are imported inside the commands, so `pbn --help` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
-from service.client import ApiError, Client
 from service.console import console, err_console
+
+if TYPE_CHECKING:
+    from service.client import Client
 
 UrlOpt = Annotated[str, typer.Option("--url", envvar="PBN_URL", help="Server URL")]
 TokenOpt = Annotated[
@@ -25,21 +30,24 @@ UVICORN_OPTIONS: dict[str, Any] = {"log_level": "info", "timeout_graceful_shutdo
 
 @contextmanager
 def _client(url: str, token: str | None) -> Iterator[Client]:
-    """A client whose failures become one readable line and exit code 2."""
+    """A client whose failures become one readable line and exit code 2 (Ctrl-C: one line, 130)."""
+    import httpx
+
+    from service.client import Client, ClientError
+
     try:
         with Client(url, token) as client:
             yield client
-    except ApiError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+    except ClientError as exc:  # the server refused, or a definition file / value that cannot be sent
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
-    except (OSError, ValueError) as exc:  # file not found, bad YAML, connection refused
-        err_console.print(f"[red]error:[/] {exc}")
+    except httpx.HTTPError as exc:
+        what = f"{type(exc).__name__}: {exc}"
+        err_console.print(f"[red]error:[/] cannot talk to {url}: {what}", highlight=False)
         raise typer.Exit(2) from None
-    except Exception as exc:
-        if type(exc).__module__.startswith(("httpx", "yaml")):
-            err_console.print(f"[red]error:[/] {type(exc).__name__}: {exc}")
-            raise typer.Exit(2) from None
-        raise
+    except KeyboardInterrupt:
+        err_console.print("interrupted (the server keeps running the sweep)")
+        raise typer.Exit(130) from None
 
 
 def serve(
@@ -127,14 +135,16 @@ def status(
             _print_status(client.sweep(sweep_id).status())
             return
         page = client.sweeps(limit=200)
-        table = Table("id", "name", "owner", "state", "runs", "progress", "created")
-        for s in page["data"]:
-            created = (s.get("created") or "")[:19]
-            table.add_row(
-                s["id"], s["name"], s["owner"], s["state"], str(s["n_runs"]), f"{s['progress']:.0%}", created
-            )
-        console.print(table)
-        console.print(f"{page['count']} sweeps")
+    from service.tables import fit_table
+
+    rows = [
+        {**s, "runs": s["n_runs"], "done": f"{s['progress']:.0%}", "created": (s.get("created") or "")[:16]}
+        for s in page["data"]
+    ]
+    fitted = fit_table(rows, ["id", "state"], ["runs", "done", "owner", "created", "name"], console.width)
+    console.print(fitted.table)
+    shown = f"; not shown: {', '.join(fitted.dropped)}" if fitted.dropped else ""
+    console.print(f"{page['count']} sweeps{shown}")
 
 
 def results(
@@ -143,50 +153,79 @@ def results(
     url: UrlOpt = DEFAULT_URL,
     token: TokenOpt = None,
 ) -> None:
-    """Print a sweep's summary table."""
+    """Print a sweep's summary table, the theory beside each measured column."""
     with _client(url, token) as client:
         table = client.sweep(sweep_id).results()
     if csv:
         sys.stdout.write(table.to_csv(index=False))
         return
-    console.print(_readable(table))
-    console.print(f"{len(table)} runs; all {len(table.columns)} columns with --csv")
+    from service.summary_view import print_runs
 
-
-KEY_STATS = (
-    "rate_e_hz",
-    "theory_rate_e_hz",
-    "rate_i_hz",
-    "theory_rate_i_hz",
-    "j_ei",
-    "j_ii",
-    "corr_ee",
-    "wall_s",
-)
-
-
-def _readable(table: Any) -> Table:
-    """Index, status, swept parameters, replicate and the key statistics (the CSV has everything)."""
     columns = list(table.columns)
     swept = columns[columns.index("error") + 1 : columns.index("replicate")] if "replicate" in columns else []
-    shown = ["index", "status", *swept, "replicate", *[c for c in KEY_STATS if c in columns]]
-    out = Table(*shown)
-    for row in table[[c for c in shown if c in columns]].itertuples(index=False):
-        out.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-    return out
+    rows = [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
+    hint = f"{len(table)} runs; all {len(columns)} columns with --csv"
+    print_runs(console, rows, columns, swept, f"sweep {sweep_id}", hint)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars of a DataFrame row as Python scalars (so the table formats them as numbers)."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def cancel(
     sweep_id: Annotated[str, typer.Argument(help="Sweep id")],
     purge: Annotated[bool, typer.Option("--purge", help="Also delete the stored data")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Purge without asking")] = False,
     url: UrlOpt = DEFAULT_URL,
     token: TokenOpt = None,
 ) -> None:
-    """Cancel a sweep's pending runs (finished runs stay unless --purge)."""
+    """Cancel a sweep's pending runs (finished runs stay unless --purge, which asks first)."""
+    from service.client import FINAL_STATES
+
     with _client(url, token) as client:
-        answer = client.sweep(sweep_id).cancel(purge=purge)
-    what = "cancelled and purged" if answer["purged"] else f"cancelled ({answer['state']})"
-    console.print(f"{sweep_id}: {what}")
+        handle = client.sweep(sweep_id)
+        before = handle.status()
+        if purge and not yes:
+            n = before["n_runs"]
+            if not typer.confirm(f"delete sweep {sweep_id} and all stored data of its {n} runs?"):
+                console.print("nothing deleted")
+                raise typer.Exit(1)
+        if before["state"] in FINAL_STATES and not purge:
+            console.print(f"{sweep_id}: already {before['state']}, nothing to cancel")
+            return
+        answer = handle.cancel(purge=purge)
+        after = before if answer["purged"] else _settled(handle)
+    console.print(f"{sweep_id}: {cancel_words(before, after, answer['purged'])}")
+
+
+def _settled(handle: Any, wait_s: float = 5.0) -> dict[str, Any]:
+    """The status once the coordinator has acted on a cancel (in-flight runs stopped or finished)."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    status = handle.status()
+    counts = status["counts"]
+    while counts.get("running", 0) + counts.get("pending", 0) and time.monotonic() < deadline:
+        time.sleep(0.25)
+        status = handle.status()
+        counts = status["counts"]
+    return status
+
+
+def cancel_words(before: dict[str, Any], after: dict[str, Any], purged: bool) -> str:
+    """What a cancel did, from the counts before and after it."""
+    counts, was = after.get("counts", {}), before.get("counts", {})
+    stopped = was.get("pending", 0) + was.get("running", 0)
+    kept = sum(counts.get(k, 0) for k in ("done", "reused", "diverged"))
+    if purged:
+        return f"cancelled and purged: the sweep and its {before['n_runs']} runs' data are deleted"
+    if not stopped:
+        return f"nothing was pending; state {after['state']}"
+    left = counts.get("running", 0)
+    still = f"; {left} already running may still finish" if left else ""
+    done = counts.get("cancelled", 0)
+    return f"cancelled {done} of {stopped} unfinished runs; {kept} finished runs kept{still}"
 
 
 def register(app: typer.Typer) -> None:

@@ -1,35 +1,28 @@
-"""`pbn run params.yaml [--set N=2000 ...] [--out run.npz]`: one simulation with a progress bar."""
+"""`pbn run params.yaml [--set N=2000 ...] [--out run.npz]`: one simulation with a progress bar.
+
+numpy, yaml, pydantic and the simulator are imported inside the command, so `pbn --help` stays fast.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
-import yaml
-from pydantic import ValidationError
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.markup import escape
 
 from service.console import console, err_console
+from service.inputs import NonFiniteError, normalize_numbers, suggest_parameter
+from service.units import MEASURED_WITH_THEORY, unit_of
 
-COMPARED = (
-    "rate_e_hz",
-    "rate_i_hz",
-    "j_ee",
-    "j_ei",
-    "j_ie",
-    "j_ii",
-    "cov_ee",
-    "cov_ei",
-    "cov_ii",
-    "corr_ee",
-    "corr_ei",
-    "corr_ii",
-)
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+    from rich.table import Table
+
+COMPARED = MEASURED_WITH_THEORY
+"""Measured statistics printed beside their mean-field prediction."""
 
 
 class ParamsError(ValueError):
@@ -37,13 +30,22 @@ class ParamsError(ValueError):
 
 
 def load_params(path: Path | None, sets: list[str]) -> dict[str, Any]:
-    """Flat fields from a YAML file (nested `record`/`analysis` allowed) updated by key=value options."""
+    """Flat fields from a YAML file (nested `record`/`analysis` allowed) updated by key=value options.
+
+    `1e3` is a number (YAML 1.1 would keep it a string); NaN and infinities are refused naming the field.
+    """
+    import yaml
+
     data: dict[str, Any] = {}
     if path is not None:
         try:
             loaded = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise ParamsError(f"{path}: {exc}") from None
+        except OSError as exc:
+            raise ParamsError(f"{path}: {exc.strerror or exc}") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            raise ParamsError(f"{path}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
         if not isinstance(loaded, dict | None):
             raise ParamsError(
                 f"{path}: expected a mapping of parameter names to values, got {type(loaded).__name__}"
@@ -62,39 +64,67 @@ def load_params(path: Path | None, sets: list[str]) -> dict[str, Any]:
         for name in parents:
             target = target.setdefault(name, {})
         target[leaf] = value
-    return data
+    try:
+        return normalize_numbers(data)
+    except NonFiniteError as exc:
+        raise ParamsError(str(exc)) from None
 
 
-def _describe(exc: ValidationError) -> str:
+def describe(exc: ValidationError) -> str:
+    """One line per pydantic error: field, message, the value given, and a did-you-mean for typos."""
     lines = []
     for e in exc.errors():
         field = ".".join(str(x) for x in e["loc"]) or "params"
-        lines.append(f"{field}: {e['msg']} (got {e.get('input')!r})")
+        hint = suggest_parameter(field) if e["type"] == "extra_forbidden" else ""
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        lines.append(f"{field}: {msg} (got {e.get('input')!r}){hint}")
     return "\n".join(lines)
 
 
 def _fmt(v: Any) -> str:
+    if isinstance(v, bool) or v is None:
+        return "" if v is None else str(v)
     if isinstance(v, float):
         return "nan" if math.isnan(v) else f"{v:.5g}"
     return str(v)
 
 
 def summary_table(summary: dict[str, Any]) -> Table:
-    """Measured values beside the theory, then every other summary entry."""
-    table = Table(title="pbn run", show_lines=False)
-    table.add_column("quantity")
-    table.add_column("measured", justify="right")
-    table.add_column("theory", justify="right")
+    """Measured values beside the theory (with units), then every other summary entry."""
+    from rich.table import Table
+
+    table = Table(title="pbn run", title_justify="left")
+    table.add_column("quantity", overflow="fold")
+    table.add_column("unit", overflow="fold")
+    table.add_column("measured", justify="right", overflow="fold")
+    table.add_column("theory", justify="right", overflow="fold")
     for key in COMPARED:
-        table.add_row(key, _fmt(summary.get(key)), _fmt(summary.get(f"theory_{key}", "")))
+        table.add_row(key, unit_of(key), _fmt(summary.get(key)), _fmt(summary.get(f"theory_{key}")))
     for key, value in summary.items():
         if key not in COMPARED and not key.startswith("theory_"):
-            table.add_row(key, _fmt(value), "")
+            table.add_row(key, unit_of(key), _fmt(value), "")
+    for key in ("theory_stable", "theory_tau_w_s"):
+        if key in summary:
+            table.add_row(key, unit_of(key), "", _fmt(summary[key]))
     return table
+
+
+def run_notes(summary: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    """Why the run stopped early, and why statistics are NaN, in words."""
+    from service.explain import divergence_words, window_note
+
+    notes = []
+    if summary.get("status") == "diverged":
+        notes.append(f"diverged: {divergence_words(summary, params.get('rate_max_hz'))}")
+    if note := window_note(summary, params):
+        notes.append(note)
+    return notes
 
 
 def save_npz(path: Path, result: Any) -> None:
     """Arrays of the result plus the summary and params as JSON strings."""
+    import numpy as np
+
     arrays: dict[str, Any] = {k: v for k, v in vars(result).items() if isinstance(v, np.ndarray)}
     np.savez_compressed(
         path,
@@ -102,6 +132,21 @@ def save_npz(path: Path, result: Any) -> None:
         summary=json.dumps(result.summary, default=float),
         params=result.params.model_dump_json(),
     )
+
+
+def _parse(params_file: Path | None, sets: list[str]) -> Any:
+    """Validated SimParams, or one readable error and exit code 2."""
+    from pydantic import ValidationError
+
+    from sim.params import parse_params
+
+    try:
+        return parse_params(load_params(params_file, sets))
+    except ParamsError as exc:
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
+    except ValidationError as exc:
+        err_console.print(f"[red]invalid parameters:[/]\n{escape(describe(exc))}", highlight=False)
+    raise typer.Exit(2)
 
 
 def run(
@@ -112,29 +157,28 @@ def run(
     out: Annotated[Path | None, typer.Option("--out", help="Write arrays and summary to this .npz")] = None,
 ) -> None:
     """Run one simulation and print its summary beside the mean-field theory."""
-    from sim.params import parse_params
+    params = _parse(params_file, set_ or [])
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    try:
-        params = parse_params(load_params(params_file, set_ or []))
-    except ParamsError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
-    except ValidationError as exc:
-        err_console.print(f"[red]invalid parameters:[/]\n{_describe(exc)}")
-        raise typer.Exit(2) from None
     from sim.driver import simulate
 
     columns = (
         TextColumn("simulating"),
-        BarColumn(),
+        BarColumn(bar_width=None),
         TextColumn("{task.percentage:>5.1f}%"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=err_console, transient=True) as bar:
-        task = bar.add_task("run", total=1.0)
-        result = simulate(params, progress=lambda f: bar.update(task, completed=f))
+    try:
+        with Progress(*columns, console=err_console, transient=True, expand=True) as bar:
+            task = bar.add_task("run", total=1.0)
+            result = simulate(params, progress=lambda f: bar.update(task, completed=f))
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        raise typer.Exit(130) from None
     console.print(summary_table(result.summary))
+    for note in run_notes(result.summary, params.model_dump()):
+        console.print(note, markup=False, highlight=False)
     if out is not None:
         save_npz(out, result)
         console.print(f"wrote {out}")

@@ -1,23 +1,28 @@
-"""`pbn sweep FILE.yaml` and `pbn sweep --resume ID`: run a sweep on Dask into the store, live progress."""
+"""`pbn sweep FILE.yaml` and `pbn sweep --resume ID`: run a sweep on Dask into the store, live progress.
+
+Imports of Dask, Zarr and pandas happen inside the functions, so `pbn --help` stays fast.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
+import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.markup import escape
 
 from service.console import console, err_console
-from worker.errors import PbnError, SweepNotFoundError
-from worker.runner import PlanItem, SweepProgress, SweepRunner, plan_runs, plan_stored
-from worker.store import SweepStore
+from worker.errors import PbnError, SweepNotFoundError, SweepValidationError
 
-TABLE_COLUMNS = ("rate_e_hz", "rate_i_hz", "corr_ee", "j_ee", "j_ei", "wall_s")
-"""Summary scalars shown in the printed table (the full table is in the store / summary_table)."""
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from worker.runner import PlanItem, SweepProgress
+    from worker.store import SweepStore
 
 
 def sweep(
@@ -44,31 +49,77 @@ def sweep(
     owner: Annotated[str | None, typer.Option(help="Owner recorded in the store (default: $USER)")] = None,
 ) -> None:
     """Run a parameter sweep: every point on Dask, every result in the Zarr store under --data."""
+    target: str | None = resume
     try:
+        from worker.store import SweepStore
+
         store = SweepStore(data)
-        target: str | None
-        if resume is not None:
-            target = resume
-            if not store.exists(target):
-                raise SweepNotFoundError(target)
-            if explain:
-                _print_plan(plan_stored(store, target), store.runs(target))
-                return
-        elif file is not None:
-            local = None if scheduler else workers or 0
-            target = _create(store, file, explain, sweep_id, owner, local_workers=local)
-            if target is None:
-                return
-        else:
-            raise typer.BadParameter("give a sweep file or --resume ID")
-        final = _run(store, target, scheduler, workers, max_in_flight)
+        target = _target(store, file, resume, explain, sweep_id, owner, scheduler, workers)
+        if target is None:
+            return
+        _run(store, target, scheduler, workers, max_in_flight)
+        _print_table(store, target)
+        statuses = store.statuses(target)
     except PbnError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}{_hint(exc)}", highlight=False)
         raise typer.Exit(2) from None
-    _print_table(store, target)
-    console.print(f"store: {store.path(target)}  (worker.results.open_sweep({str(data)!r}, {target!r}))")
-    if final.failed or final.cancelled:
+    except KeyboardInterrupt:
+        _interrupted(target)
+    console.print(f"store: {store.path(target)}", soft_wrap=True, highlight=False)
+    console.print(f"read it with: worker.results.open_sweep({str(data)!r}, {target!r})", soft_wrap=True)
+    if "failed" in statuses or "cancelled" in statuses:
         raise typer.Exit(1)
+
+
+def _target(
+    store: SweepStore,
+    file: Path | None,
+    resume: str | None,
+    explain: bool,
+    sweep_id: str | None,
+    owner: str | None,
+    scheduler: str | None,
+    workers: int | None,
+) -> str | None:
+    """The sweep to run: the resumed one, or one created from the file; None when only explaining."""
+    if resume is not None:
+        if not store.exists(resume):
+            raise SweepNotFoundError(resume)
+        if explain:
+            _print_plan(_plan_stored(store, resume), store.runs(resume))
+            return None
+        return resume
+    if file is None:
+        raise typer.BadParameter("give a sweep file or --resume ID")
+    local = None if scheduler else workers or 0
+    return _create(store, file, explain, sweep_id, owner, local_workers=local)
+
+
+def _interrupted(sweep_id: str | None) -> NoReturn:
+    """Ctrl-C: one line and exit code 130 (the store keeps every finished run)."""
+    again = f"; resume with `pbn sweep --resume {sweep_id}`" if sweep_id else ""
+    err_console.print(f"interrupted{again}", highlight=False, soft_wrap=True)
+    raise typer.Exit(130)
+
+
+def _hint(exc: PbnError) -> str:
+    """' (did you mean X?)' for an unknown parameter or definition field."""
+    if not isinstance(exc, SweepValidationError) or "Extra inputs" not in exc.reason:
+        return ""
+    from service.inputs import did_you_mean, suggest_parameter
+
+    if exc.point is None and "." not in exc.field:
+        from worker.sweep import SweepDefinition
+
+        return did_you_mean(exc.field, SweepDefinition.model_fields)
+    return suggest_parameter(exc.field)
+
+
+def plan_runs(store: SweepStore, cache_keys: list[str], *args: Any, **kwargs: Any) -> list[PlanItem]:
+    """worker.runner.plan_runs, imported when needed (it imports distributed)."""
+    from worker.runner import plan_runs as plan
+
+    return plan(store, cache_keys, *args, **kwargs)
 
 
 def _create(
@@ -104,51 +155,109 @@ def _create(
     return created
 
 
-def _run(store: SweepStore, sweep_id: str, scheduler: str | None, workers: int | None, limit: int | None):
-    """Start or connect the cluster, warm it up, run with a live progress bar."""
-    from worker.cluster import make_client, warm_up
-    from worker.runner import progress_from_store
+def _run(
+    store: SweepStore, sweep_id: str, scheduler: str | None, workers: int | None, limit: int | None
+) -> None:
+    """Reuse what the store holds; if runs are left, start or connect the cluster and run them."""
     from worker.status import FINISHED
 
-    if all(s in FINISHED for s in store.statuses(sweep_id)):
-        console.print(f"sweep {sweep_id}: every run already has a result; nothing to run")
-        return progress_from_store(store, sweep_id)
+    reused = _reuse_stored(store, sweep_id)
+    statuses = store.statuses(sweep_id)
+    if all(s in FINISHED for s in statuses):
+        why = f"{reused} reused from the store, " if reused else ""
+        console.print(f"every run has a result ({why}{len(statuses)} in all); no cluster started")
+        return
     try:
-        client = make_client(scheduler, n_workers=workers)
+        client = _start_client(scheduler, workers)
     except (OSError, TimeoutError) as exc:
         err_console.print(f"[red]error:[/] cannot reach the Dask scheduler {scheduler or ''}: {exc}")
         err_console.print(f"the sweep is stored; run it later with `pbn sweep --resume {sweep_id}`")
         raise typer.Exit(2) from None
+    quiet = False
     try:
+        from worker.cluster import warm_up
+        from worker.runner import SweepRunner
+
         warm_up(client)
         runner = SweepRunner(client, store)
-        with _ProgressBar(sweep_id) as bar:
-            try:
-                return runner.run(sweep_id, progress=bar.update, max_in_flight=limit)
-            except KeyboardInterrupt:
-                err_console.print(f"interrupted: resume with `pbn sweep --resume {sweep_id}`")
-                raise typer.Exit(130) from None
+        with _ProgressBar(len(statuses), sum(s in FINISHED for s in statuses)) as bar:
+            runner.run(sweep_id, progress=bar.update, max_in_flight=limit)
+    except KeyboardInterrupt:
+        quiet = True
+        raise
     finally:
-        cluster = getattr(client, "cluster", None)
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        _close_client(client, owned=scheduler is None, quiet=quiet)
+
+
+def _reuse_stored(store: SweepStore, sweep_id: str) -> int:
+    """Copy runs whose cache key is stored (done by the same owner) into this sweep, before any cluster
+    exists; under the sweep's coordinator lock, as the runner does."""
+    from worker.runner import plan_stored
+    from worker.store.locks import sweep_lock
+
+    reused = 0
+    with sweep_lock(store.root, sweep_id):
+        for item in plan_stored(store, sweep_id):
+            if item.action == "reuse" and item.source is not None:
+                reused += bool(store.reuse_run(sweep_id, item.index, item.source))
+    return reused
+
+
+def _start_client(scheduler: str | None, workers: int | None) -> Client:
+    """A client; a LocalCluster's worker processes start with SIGINT ignored, so Ctrl-C reaches only us."""
+    from worker.cluster import make_client
+
+    if scheduler is not None or os.environ.get("PBN_SCHEDULER"):
+        return make_client(scheduler, n_workers=workers)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the spawned worker processes
+    try:
+        return make_client(None, n_workers=workers)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _close_client(client: Client, owned: bool, quiet: bool) -> None:
+    """Shut down a cluster we started (workers exit cleanly, no 'still alive, killing'); else disconnect."""
+    if quiet:  # after Ctrl-C: cancelled tasks and closing comms are expected, not news
+        quiet_logging()
+        if owned:
+            with contextlib.suppress(Exception):
+                client.run(quiet_logging)  # the worker processes print their own warnings
+    try:
+        if owned and getattr(client, "cluster", None) is not None:
+            client.shutdown()
+        else:
+            client.close()
+    except Exception as exc:  # the results are stored; a failing shutdown must not hide them
+        if not quiet:
+            err_console.print(f"warning: closing the Dask client: {type(exc).__name__}: {exc}")
+
+
+def quiet_logging() -> None:
+    """Only critical messages from Dask and its event loop in this process (main or worker)."""
+    import logging
+
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 class _ProgressBar:
-    """A rich progress bar fed by SweepProgress callbacks."""
+    """A progress line fed by SweepProgress callbacks that fits 80 columns (counts only when non-zero)."""
 
-    def __init__(self, sweep_id: str) -> None:
+    def __init__(self, total: int, finished: int) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=None),
             TextColumn("{task.completed}/{task.total}"),
             TextColumn("{task.fields[counts]}"),
             TimeElapsedColumn(),
-            TextColumn("ETA {task.fields[eta]}"),
+            TextColumn("{task.fields[eta]}"),
             console=console,
+            expand=True,
         )
-        self.task = self.progress.add_task(sweep_id, total=None, counts="", eta="-")
+        counts = f"done {finished}" if finished else "starting"
+        self.task = self.progress.add_task("sweep", total=total, completed=finished, counts=counts, eta="")
 
     def __enter__(self) -> _ProgressBar:
         self.progress.start()
@@ -158,14 +267,47 @@ class _ProgressBar:
         self.progress.stop()
 
     def update(self, p: SweepProgress) -> None:
-        counts = f"done {p.done} run {p.running} fail {p.failed} reused {p.reused} div {p.diverged}"
-        eta = "-" if p.eta_s is None else f"{p.eta_s:.0f}s"
+        fields = progress_fields(p)
         done = p.finished + p.failed + p.cancelled
+        counts, eta = fields["counts"], fields["eta"]
         self.progress.update(self.task, total=p.total, completed=done, counts=counts, eta=eta)
+
+
+def progress_fields(p: SweepProgress) -> dict[str, str]:
+    """Short counts ('done 5 run 2 reused 1') and 'ETA 12s' for the progress line."""
+    parts = (
+        ("done", p.done),
+        ("run", p.running),
+        ("reused", p.reused),
+        ("div", p.diverged),
+        ("fail", p.failed),
+        ("cancel", p.cancelled),
+    )
+    counts = " ".join(f"{name} {n}" for name, n in parts if n) or "pending"
+    eta = "" if p.eta_s is None else f"ETA {_duration(p.eta_s)}"
+    return {"counts": counts, "eta": eta}
+
+
+def _duration(seconds: float) -> str:
+    """12s, 3m05s, 2h04m."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def _plan_stored(store: SweepStore, sweep_id: str) -> list[PlanItem]:
+    from worker.runner import plan_stored
+
+    return plan_stored(store, sweep_id)
 
 
 def _print_plan(items: list[PlanItem], runs: list[Any] | None = None) -> None:
     """One line per run: what will happen and why."""
+    from rich.table import Table
+
     table = Table("run", "point", "replicate", "action", "reason")
     for item in items:
         run = runs[item.index] if runs else None
@@ -189,25 +331,23 @@ def _print_estimate(est: dict[str, Any]) -> None:
     )
 
 
-def _print_table(store: SweepStore, sweep_id: str, max_rows: int = 200) -> None:
-    """The summary table: status, swept values, replicate and a few headline scalars per run."""
+def _print_table(store: SweepStore, sweep_id: str) -> None:
+    """The summary table with theory beside the measurements, then notes on diverged, failed, NaN runs."""
+    from service.summary_view import print_runs
     from worker.results import summary_table
 
     frame = summary_table(store, sweep_id)
     swept = [k for axis in store.attrs(sweep_id)["axes"] for k in axis["keys"]]
-    columns = ["index", "status", *swept, "replicate", *[c for c in TABLE_COLUMNS if c in frame.columns]]
-    table = Table(*columns, title=f"sweep {sweep_id}")
-    for row in frame[columns].head(max_rows).itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
-    console.print(table)
-    if len(frame) > max_rows:
-        console.print(f"... {len(frame) - max_rows} more rows (use summary_table() for all)")
+    runs: list[Any] = []
 
+    def params_of(index: int) -> dict[str, Any]:
+        if not runs:
+            runs.extend(store.runs(sweep_id))
+        return runs[index].params.model_dump()
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    rows = frame.to_dict("records")
+    hint = "all columns: worker.results.summary_table(data, sweep_id)"
+    print_runs(console, rows, list(frame.columns), swept, f"sweep {sweep_id}", hint, params_of)
 
 
 def _user() -> str:
@@ -217,21 +357,6 @@ def _user() -> str:
         return os.environ.get("USER", "anonymous")
 
 
-def calibrate(
-    data: Annotated[Path, typer.Option(envvar="PBN_DATA", help="Store directory")] = Path("pbn-data"),
-) -> None:
-    """Measure what runs cost on this machine (peak memory, CPU time) for admission estimates (~1-2 min)."""
-    from worker import calibration
-
-    with console.status("measuring probe runs, each in a fresh process ..."):
-        model = calibration.calibrate()
-    path = calibration.save(data, model)
-    console.print(f"cost model of {model.measured_on} stored in {path}:", soft_wrap=True)
-    for key, value in model.to_dict().items():
-        console.print(f"  {key} = {value:.4g}" if isinstance(value, float) else f"  {key} = {value}")
-
-
 def register(app: typer.Typer) -> None:
-    """Attach `pbn sweep` and `pbn calibrate` to the `pbn` app."""
+    """Attach `pbn sweep` to the `pbn` app."""
     app.command("sweep")(sweep)
-    app.command("calibrate")(calibrate)

@@ -1,4 +1,8 @@
-"""Python client of the pbn-sweep REST API: submit a sweep, watch it, fetch its results."""
+"""Python client of the pbn-sweep REST API: submit a sweep, watch it, fetch its results.
+
+Errors are typed: `ApiError` (the server refused), `DefinitionError` (a definition file or value that cannot
+be sent, naming the field and, for parse errors, the line), `NonFiniteValueError` (NaN or infinity).
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,44 @@ import io
 import json
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
-import pandas as pd
-import yaml
 
+from service.inputs import NonFiniteError, normalize_numbers
 from worker.status import FINAL_STATES
 
+if TYPE_CHECKING:
+    import pandas as pd
 
-class ApiError(Exception):
+
+class ClientError(Exception):
+    """Base of the errors this client raises on purpose."""
+
+
+class ApiError(ClientError):
     """The server refused a request; `status_code` and `detail` are the server's answer."""
 
     def __init__(self, status_code: int, detail: Any) -> None:
         self.status_code = status_code
         self.detail = detail
         super().__init__(f"HTTP {status_code}: {format_detail(detail)}")
+
+
+class DefinitionError(ClientError, ValueError):
+    """A definition that cannot be sent: `field` names where; `line` is the file line (1-based) if known."""
+
+    def __init__(self, field: str, message: str, line: int | None = None) -> None:
+        self.field, self.line = field, line
+        super().__init__(message)
+
+
+class NonFiniteValueError(DefinitionError):
+    """A NaN or infinite value in a definition (JSON cannot carry it; no parameter accepts it)."""
+
+    def __init__(self, field: str, value: Any) -> None:
+        self.value = value
+        super().__init__(field, f"{field}={value!r}: must be finite")
 
 
 def format_detail(detail: Any) -> str:
@@ -38,16 +64,45 @@ def format_detail(detail: Any) -> str:
     return str(detail)
 
 
+def _parse_file(path: Path) -> Any:
+    """YAML or JSON text of a definition file; parse errors name the file and the line."""
+    import yaml
+
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise DefinitionError("file", f"{path}: {exc.strerror or exc}") from None
+    if path.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            message = f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}"
+            raise DefinitionError("file", message, exc.lineno) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        where = f"line {line}: " if line is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DefinitionError("file", f"{path}: {where}not valid YAML: {problem}", line) from None
+
+
 def load_definition(definition: dict[str, Any] | str | Path) -> dict[str, Any]:
-    """A sweep definition from a dict or a YAML/JSON file."""
+    """A sweep definition from a dict or a YAML/JSON file: `1e3` read as a number, NaN/inf refused."""
     if isinstance(definition, dict):
-        return definition
-    path = Path(definition)
-    text = path.read_text()
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping (a sweep definition), got {type(data).__name__}")
-    return data
+        data: Any = definition
+    else:
+        path = Path(definition)
+        data = _parse_file(path)
+        if not isinstance(data, dict):
+            raise DefinitionError(
+                "definition", f"{path}: expected a mapping (a sweep definition), got {type(data).__name__}"
+            )
+    try:
+        return {k: v if k == "name" else normalize_numbers(v, str(k)) for k, v in data.items()}
+    except NonFiniteError as exc:
+        raise NonFiniteValueError(exc.field, exc.value) from None
 
 
 class Client:
@@ -120,36 +175,55 @@ class Sweep:
         deadline = None if timeout is None else time.monotonic() + timeout
         if not progress:
             return self._poll(poll_s, deadline, lambda s: None)
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[counts]}"))
-        with Progress(*columns, TimeRemainingColumn()) as bar:
-            task = bar.add_task(self.id, total=None, counts="")
+        first = self.status()
+        columns = (
+            BarColumn(bar_width=None),
+            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, expand=True) as bar:
+            task = bar.add_task(self.id, total=first["n_runs"], counts=first["state"])
 
             def show(s: dict[str, Any]) -> None:
                 done = s["n_runs"] - s["counts"].get("pending", 0) - s["counts"].get("running", 0)
-                counts = " ".join(f"{k}={v}" for k, v in s["counts"].items() if v)
-                bar.update(task, total=s["n_runs"], completed=done, counts=f"{s['state']} {counts}")
+                counts = " ".join(f"{k} {v}" for k, v in s["counts"].items() if v and k != "pending")
+                text = counts or s["state"]
+                if s["state"] not in ("running", "done"):
+                    text = f"{s['state']} {counts}".strip()
+                bar.update(task, total=s["n_runs"], completed=done, counts=text)
 
-            return self._poll(poll_s, deadline, show)
+            return self._poll(poll_s, deadline, show, first)
 
-    def _poll(self, poll_s: float, deadline: float | None, show: Any) -> dict[str, Any]:
+    def _poll(
+        self, poll_s: float, deadline: float | None, show: Any, first: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        status = first
         while True:
-            status = self.status()
+            status = status or self.status()
             show(status)
             if status["state"] in FINAL_STATES:
                 return status
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"sweep {self.id} still {status['state']} ({status['progress']:.0%})")
             time.sleep(poll_s)
+            status = None
 
     def cancel(self, purge: bool = False) -> dict[str, Any]:
         """Cancel pending runs (finished ones stay); `purge` also deletes the stored data."""
         return self.client.request("DELETE", f"/sweeps/{self.id}", params={"purge": purge}).json()
 
     def results(self, **filters: Any) -> pd.DataFrame:
-        """The summary table (one row per run), optionally filtered by parameter values (`N=1000`)."""
-        params = {"format": "csv", **{k: str(v) for k, v in filters.items()}}
+        """The summary table (one row per run), optionally filtered by parameter values: `N=1000`, or a
+        list for any of several values, `cx=[0.0, 0.1]`."""
+        import pandas as pd
+
+        params: list[tuple[str, str]] = [("format", "csv")]
+        for key, value in filters.items():
+            values = value if isinstance(value, list | tuple | set) else [value]
+            params.extend((key, str(v)) for v in values)
         text = self.client.request("GET", f"/sweeps/{self.id}/results", params=params).text
         return pd.read_csv(io.StringIO(text))
 

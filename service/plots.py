@@ -1,8 +1,13 @@
-"""PNG plots of a sweep (matplotlib's object API on Agg: no pyplot state, safe in request threads)."""
+"""PNG plots of a sweep (matplotlib's object API on Agg: no pyplot state, safe in request threads).
+
+Every axis says its unit, every title says which point of the sweep it shows, legends sit outside the data,
+and a diverged run is marked where it stopped, with the reason in words.
+"""
 
 from __future__ import annotations
 
 import io
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -11,10 +16,17 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from service.errors import ServiceError
+from service.explain import divergence_words
+from service.units import label
 from sim import BLOCKS
 
 COLORS = ("black", "tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple", "tab:brown", "tab:pink")
 """Colours of the groups of the summary plot (groups beyond these are not drawn)."""
+FINISHED = ("done", "reused")
+"""Runs whose statistics are drawn as results; diverged runs are marked apart."""
+BLOCK_NAMES = {"ee": "E→E", "ei": "I→E", "ie": "E→I", "ii": "I→I"}
+OUTSIDE = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 8, "frameon": False}
+"""Legend to the right of the axes: it can never cover data."""
 
 
 def _png(fig: Figure) -> bytes:
@@ -24,11 +36,39 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _figure(title: str) -> tuple[Figure, Any]:
-    fig = Figure(figsize=(7, 4), layout="constrained")
-    ax = fig.add_subplot()
-    ax.set_title(title, fontsize=10)
-    return fig, ax
+def _value(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def run_title(run: dict[str, Any], what: str) -> str:
+    """'population rates: jee=400, cx=0.1 (replicate 1, run 7)'; no swept parameters -> 'run 7'."""
+    point = run.get("point") or {}
+    swept = ", ".join(f"{k}={_value(v)}" for k, v in point.items())
+    where = f"replicate {run.get('replicate', 0)}, run {run['index']}"
+    return f"{what}: {swept} ({where})" if swept else f"{what}: run {run['index']}"
+
+
+def _divergence(run: dict[str, Any]) -> tuple[float, str] | None:
+    """(stop time ms, reason in words) of a diverged run, else None."""
+    summary = run.get("summary", {})
+    if run.get("status") != "diverged" and summary.get("status") != "diverged":
+        return None
+    t_stop = summary.get("t_stop_ms")
+    guard = (run.get("params") or {}).get("rate_max_hz")
+    words = divergence_words({**summary, "reason": summary.get("reason") or run.get("error")}, guard)
+    return (float(t_stop) if isinstance(t_stop, int | float) else float("nan")), words
+
+
+def _with_stop(title: str, stop: tuple[float, str] | None, width: int) -> str:
+    """The title, and for a diverged run the reason on the next line(s), wrapped to the figure."""
+    if stop is None:
+        return title
+    return title + "\n" + textwrap.fill(f"diverged: {stop[1]}", width)
+
+
+def _mark_stop(ax: Any, stop: tuple[float, str] | None, legend: bool = True) -> None:
+    if stop is not None and np.isfinite(stop[0]):
+        ax.axvline(stop[0], color="0.3", ls=":", lw=1.2, label="diverged: run stopped" if legend else None)
 
 
 def _need(run: dict[str, Any], names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -39,66 +79,99 @@ def _need(run: dict[str, Any], names: tuple[str, ...]) -> dict[str, np.ndarray]:
     return {n: np.asarray(arrays[n], dtype=float) for n in names}
 
 
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and bool(np.isfinite(value))
+
+
 def rates_png(run: dict[str, Any]) -> bytes:
     """E and I population rates over time, with the balanced-state prediction as dashed lines."""
+    return _png(rates_figure(run))
+
+
+def rates_figure(run: dict[str, Any]) -> Figure:
+    """The figure of `rates_png`."""
     a = _need(run, ("rate_time_ms", "rate_e_hz_t", "rate_i_hz_t"))
-    fig, ax = _figure(f"run {run['index']}: population rates")
-    ax.plot(a["rate_time_ms"], a["rate_e_hz_t"], color="tab:red", lw=1, label="E")
-    ax.plot(a["rate_time_ms"], a["rate_i_hz_t"], color="tab:blue", lw=1, label="I")
+    stop = _divergence(run)
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.add_subplot()
+    title = run_title(run, "population rates")
+    ax.set_title(_with_stop(title, stop, 95), fontsize=9)
+    ax.plot(a["rate_time_ms"], a["rate_e_hz_t"], color="tab:red", lw=1, label="E (simulation)")
+    ax.plot(a["rate_time_ms"], a["rate_i_hz_t"], color="tab:blue", lw=1, label="I (simulation)")
     summary = run.get("summary", {})
-    for key, color in (("theory_rate_e_hz", "tab:red"), ("theory_rate_i_hz", "tab:blue")):
-        value = summary.get(key)
-        if isinstance(value, int | float) and np.isfinite(value):
-            ax.axhline(value, color=color, ls="--", lw=1, label=f"{key} (mean field)")
-    ax.set_xlabel("time (ms)")
-    ax.set_ylabel("rate (Hz)")
-    ax.legend(fontsize=8)
-    return _png(fig)
+    for pop, color in (("e", "tab:red"), ("i", "tab:blue")):
+        value = summary.get(f"theory_rate_{pop}_hz")
+        if _finite(value):
+            ax.axhline(value, color=color, ls="--", lw=1, label=f"{pop.upper()} theory (mean field)")
+        else:
+            ax.plot([], [], ls="none", label=f"{pop.upper()} theory: no prediction")
+    _mark_stop(ax, stop)
+    ax.set_xlabel("time [ms]")
+    ax.set_ylabel("population rate [Hz]")
+    ax.legend(**OUTSIDE)
+    return fig
 
 
 def weights_png(run: dict[str, Any]) -> bytes:
     """Block-mean scaled weights over time, one panel per recurrent block (their scales differ a lot)."""
+    return _png(weights_figure(run))
+
+
+def weights_figure(run: dict[str, Any]) -> Figure:
+    """The figure of `weights_png`."""
     a = _need(run, ("time_ms", "weight_mean"))
-    fig = Figure(figsize=(8, 5), layout="constrained")
-    fig.suptitle(f"run {run['index']}: block-mean weights (scaled j)", fontsize=10)
+    stop = _divergence(run)
+    fig = Figure(figsize=(9, 5), layout="constrained")
+    title = run_title(run, "block-mean weights")
+    fig.suptitle(_with_stop(title, stop, 100), fontsize=10)
     axes = fig.subplots(2, 2, sharex=True)
     weights = np.atleast_2d(a["weight_mean"])
     summary = run.get("summary", {})
     for ax, block, row in zip(axes.flat, BLOCKS, weights, strict=False):
         n = min(len(row), len(a["time_ms"]))
-        ax.plot(a["time_ms"][:n], row[:n], lw=1, label="simulation")
+        ax.plot(a["time_ms"][:n], row[:n], lw=1, label="simulation (block mean)")
         predicted = summary.get(f"theory_j_{block}")
-        if isinstance(predicted, int | float) and np.isfinite(predicted):
+        if _finite(predicted):
             ax.axhline(predicted, color="tab:green", ls="--", lw=1, label="mean-field fixed point")
-        ax.set_title(f"j_{block}", fontsize=9)
+        _mark_stop(ax, stop)
+        ax.set_title(f"{BLOCK_NAMES.get(block, block)}: j_{block}", fontsize=9)
+        ax.set_ylabel(label(f"j_{block}"), fontsize=8)
         ax.ticklabel_format(axis="y", useOffset=False)
-    axes.flat[0].legend(fontsize=7)
+    handles: dict[str, Any] = {}
+    for ax in axes.flat:
+        for handle, text in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(text, handle)
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=3, fontsize=8)
     for ax in axes[1]:
-        ax.set_xlabel("time (ms)")
-    return _png(fig)
+        ax.set_xlabel("time [ms]")
+    return fig
 
 
 def summary_groups(
     table: pd.DataFrame, stat: str, x: str, swept: list[str]
 ) -> list[tuple[str, pd.Series, pd.Series, pd.Series | None]]:
-    """Per value of the other swept parameters: (label, stat per run by x, mean by x, theory by x or None)."""
+    """Per value of the other swept parameters: (label, stat per run by x, mean by x, theory by x or None).
+
+    Only finished runs (status done/reused, when the table has a status) count; diverged runs are drawn
+    apart by `summary_png`.
+    """
     rows = table[table[stat].notna()]
+    if "status" in rows.columns:
+        rows = rows[rows["status"].isin(FINISHED)]
     theory = f"theory_{stat}"
     others = [k for k in swept if k != x and k in rows.columns and rows[k].nunique() > 1]
     groups = rows.groupby(others, sort=True) if others else [((), rows)]
     out = []
     for key, group in groups:
-        label = ", ".join(f"{k}={v}" for k, v in zip(others, np.atleast_1d(key), strict=False))
+        name = ", ".join(f"{k}={v}" for k, v in zip(others, np.atleast_1d(key), strict=False))
         predicted = None
         if theory in group.columns and group[theory].notna().any():
             predicted = group.groupby(x)[theory].mean()
-        out.append((label, group.set_index(x)[stat], group.groupby(x)[stat].mean(), predicted))
+        out.append((name, group.set_index(x)[stat], group.groupby(x)[stat].mean(), predicted))
     return out
 
 
-def summary_png(table: pd.DataFrame, stat: str, x: str | None, swept: list[str]) -> bytes:
-    """`stat` of finished runs against swept parameter `x`: dots per run, a line of means per value of the
-    other swept parameters, and `theory_<stat>` dashed beside each in the same colour."""
+def _check_axes(table: pd.DataFrame, stat: str, x: str | None, swept: list[str]) -> str:
     if stat not in table.columns or not pd.api.types.is_numeric_dtype(table[stat]):
         numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
         raise ServiceError(f"stat={stat!r}: expected a numeric summary column, one of {numeric}", "stat")
@@ -107,16 +180,51 @@ def summary_png(table: pd.DataFrame, stat: str, x: str | None, swept: list[str])
         raise ServiceError(f"x={x!r}: expected a swept parameter, one of {swept}", "x")
     if not pd.api.types.is_numeric_dtype(table[x]):
         raise ServiceError(f"x={x!r}: expected a numeric parameter", "x")
-    fig, ax = _figure(f"{stat} vs {x}")
-    for color, (label, points, means, predicted) in zip(
-        COLORS, summary_groups(table, stat, x, swept), strict=False
-    ):
+    return x
+
+
+def summary_png(table: pd.DataFrame, stat: str, x: str | None, swept: list[str]) -> bytes:
+    """`stat` of finished runs against swept parameter `x`: a dot per run (replicate), a line of means per
+    value of the other swept parameters, `theory_<stat>` dashed beside each in the same colour, and
+    diverged runs marked with a cross at their value at the stop."""
+    return _png(summary_figure(table, stat, x, swept))
+
+
+def summary_figure(table: pd.DataFrame, stat: str, x: str | None, swept: list[str]) -> Figure:
+    """The figure of `summary_png`."""
+    x = _check_axes(table, stat, x, swept)
+    groups = summary_groups(table, stat, x, swept)
+    others = [k for k in swept if k != x and k in table.columns and table[k].nunique() > 1]
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.add_subplot()
+    by = f", one colour per {', '.join(others)}" if others and len(groups) > 1 else ""
+    ax.set_title(f"{stat} vs {x}{by}", fontsize=10)
+    for color, (name, points, means, predicted) in zip(COLORS, groups, strict=False):
         ax.plot(points.index, points.values, "o", color=color, alpha=0.4, ms=4)
-        ax.plot(means.index, means.values, "-", color=color, lw=1.5, label=f"{label or 'mean'} (simulation)")
+        mean = f"{name} mean of replicates".strip()
+        ax.plot(means.index, means.values, "-", color=color, lw=1.5, label=mean)
         if predicted is not None:
-            style = dict(color=color, ms=3, label=f"{label or 'theory_' + stat} (mean field)")
-            ax.plot(predicted.index, predicted.values, "--s", **style)
-    ax.set_xlabel(x)
-    ax.set_ylabel(stat)
-    ax.legend(fontsize=8)
-    return _png(fig)
+            theory = f"{name} theory (mean field)".strip()
+            ax.plot(predicted.index, predicted.values, "--s", color=color, ms=3, label=theory)
+    ax.plot([], [], "o", color="0.4", alpha=0.4, ms=4, label="one run (replicate)")
+    _mark_diverged(ax, table, stat, x)
+    ax.set_xlabel(label(x, parameter=True))
+    ax.set_ylabel(label(stat))
+    values = table[x].dropna().astype(float)
+    if len(values) and values.min() > 0 and values.max() / values.min() >= 10:
+        ax.set_xscale("log")
+    ax.legend(**OUTSIDE)
+    return fig
+
+
+def _mark_diverged(ax: Any, table: pd.DataFrame, stat: str, x: str) -> None:
+    """Crosses at the value a diverged run had when it stopped; the count of those with no value."""
+    if "status" not in table.columns:
+        return
+    diverged = table[table["status"] == "diverged"]
+    if diverged.empty:
+        return
+    shown = diverged[diverged[stat].notna()]
+    text = f"diverged ({len(diverged)} runs"
+    text += f", {len(diverged) - len(shown)} without a value)" if len(shown) < len(diverged) else ")"
+    ax.plot(shown[x], shown[stat], "x", color="tab:red", ms=6, label=text)

@@ -91,6 +91,9 @@ def summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_s
     summary.update(_cov(rec.win_counts[:n_win], p.Ne) if n_win >= 2 else _nan_cov())
     n_samples = (n_stop - lay.burn_step) // ACC_EVERY + 1 if n_stop >= lay.burn_step else 0
     summary.update(_currents(p, rec, n_samples))
+    # --- issue 9 (cli): what a divergence message needs, so tables can say it in words ---
+    summary.update(_stop_rates(p, rate_e, rate_i))
+    # --- end issue 9 ---
     summary.update(
         n_windows=n_win,
         n_spikes=int(np.sum(rec.rate_e) + np.sum(rec.rate_i)),
@@ -131,3 +134,14 @@ def summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_s
 def _nan_cov() -> dict[str, float]:
     keys = ("cov_ee", "cov_ei", "cov_ii", "corr_ee", "corr_ei", "corr_ii", "var_e", "var_i")
     return dict.fromkeys(keys, float("nan"))
+
+
+def _stop_rates(p: SimParams, rate_e: np.ndarray, rate_i: np.ndarray) -> dict[str, float]:
+    """E and I rates (Hz) of the last rate bin before the stop, and the runaway guard they are held to."""
+    filled = np.flatnonzero(np.isfinite(rate_e))
+    last = int(filled[-1]) if filled.size else -1
+    return {
+        "stop_rate_e_hz": float(rate_e[last]) if last >= 0 else float("nan"),
+        "stop_rate_i_hz": float(rate_i[last]) if last >= 0 else float("nan"),
+        "rate_max_hz": float(p.rate_max_hz),
+    }

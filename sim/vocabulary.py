@@ -50,6 +50,11 @@ MEASURED: tuple[Stat, ...] = (
     Stat("raster_dropped", "", "spikes not kept in the raster (over record.max_spikes)"),
     Stat("seed", "", "the run's seed"),
     Stat("wall_s", "s", "wall time of the simulation"),
+    # --- issue 9 (cli): what a divergence message needs ("E rate 212 Hz above the 200 Hz guard") ---
+    Stat("stop_rate_e_hz", "Hz", "E rate in the last rate bin before the run stopped"),
+    Stat("stop_rate_i_hz", "Hz", "I rate in the last rate bin before the run stopped"),
+    Stat("rate_max_hz", "Hz", "the runaway guard on the mean network rate (parameter rate_max_hz)"),
+    # --- end issue 9 ---
 )
 THEORY: tuple[Stat, ...] = (
     Stat("theory_rate_e_hz", "Hz", "mean-field E rate (N → ∞)"),

@@ -29,3 +29,25 @@ def test_bad_parameters_exit_2_naming_the_field(tmp_path):
     (tmp_path / "bad.yaml").write_text("- 1\n- 2\n")
     res = runner.invoke(app, ["run", str(tmp_path / "bad.yaml")])
     assert res.exit_code == 2 and "mapping" in res.output
+
+
+def test_numbers_as_written_units_and_window_note():
+    res = runner.invoke(app, ["run", "--set", "N=3e2", "--set", "T=1e2", "--set", "record.dt=5"])
+    assert res.exit_code == 0, res.output
+    assert "theory" in res.output and "Hz" in res.output  # N=3e2, T=1e2 were read as numbers
+    assert "no analysis window fitted (two are needed: 250 ms windows from 50 ms to 100 ms)" in res.output
+
+
+def test_nonfinite_and_unknown_names_exit_2_with_words():
+    res = runner.invoke(app, ["run", "--set", "T=nan"])
+    assert res.exit_code == 2 and "T='nan': must be finite" in res.output
+    res = runner.invoke(app, ["run", "--set", "Nn=300"])
+    assert res.exit_code == 2 and "Nn: Extra inputs are not permitted" in res.output
+    assert "(did you mean N?)" in res.output
+
+
+def test_diverged_run_says_why_and_exits_1():
+    sets = ["N=300", "T=500", "jee=400", "jei=-1", "jii=-1", "record.dt=5", "analysis.window=50"]
+    res = runner.invoke(app, ["run", *[x for s in sets for x in ("--set", s)]])
+    assert res.exit_code == 1, res.output
+    assert "diverged: " in res.output and "above the 50 Hz guard at t = " in res.output

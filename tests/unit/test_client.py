@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from service.cli import app as cli_app
-from service.client import ApiError, Client
+from service.client import ApiError, Client, DefinitionError, NonFiniteValueError, load_definition
 from service.settings import Settings
 from tests.service_live import LiveServer, free_port, small_sweep
 from worker.results import summary_table
@@ -46,7 +46,9 @@ def test_client_results_match_store(server, finished):
     pd.testing.assert_series_equal(table["rate_e_hz"], stored["rate_e_hz"], check_exact=False, rtol=1e-12)
     with Client(server.url, TOKEN) as client:
         only = client.sweep(finished).results(N=140)
+        either = client.sweep(finished).results(N=[100, 180])
     assert list(only["index"]) == [1]
+    assert list(either["index"]) == [0, 2]  # a repeated filter means any of its values
 
 
 def test_client_dataset_direct_and_over_http(server, finished):
@@ -90,8 +92,15 @@ def test_cli_submit_wait_status_results_cancel(server, tmp_path):
     assert csv.exit_code == 0 and list(pd.read_csv(io.StringIO(csv.stdout))["N"]) == [110, 130]
     table = runner.invoke(cli_app, ["results", sweep_id], env=env)
     assert table.exit_code == 0 and "rate_e_hz" in table.output
+    assert "theory" in table.output
     cancel = runner.invoke(cli_app, ["cancel", sweep_id], env=env)
-    assert cancel.exit_code == 0 and "cancelled" in cancel.output
+    assert cancel.exit_code == 0 and f"{sweep_id}: already done, nothing to cancel" in cancel.output
+    refused = runner.invoke(cli_app, ["cancel", sweep_id, "--purge"], env=env, input="n\n")
+    assert refused.exit_code == 1 and "nothing deleted" in refused.output
+    assert runner.invoke(cli_app, ["status", sweep_id], env=env).exit_code == 0  # still there
+    purged = runner.invoke(cli_app, ["cancel", sweep_id, "--purge", "--yes"], env=env)
+    assert purged.exit_code == 0 and "purged" in purged.output
+    assert "HTTP 404" in runner.invoke(cli_app, ["status", sweep_id], env=env).output
 
 
 @pytest.mark.parametrize(
@@ -125,3 +134,30 @@ def test_client_dataset_direct_refuses_an_unreachable_store(server, finished, tm
         with pytest.raises(ValueError, match="store_path"):
             sweep.dataset(direct=True)
         assert sweep.dataset().sizes["run"] == 3  # the default falls back to HTTP
+
+
+def test_client_bad_files_raise_definition_errors_with_the_line(tmp_path):
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("name: x\ngrid:\n  N: [100, 200\nreplicates: 2\n")
+    with pytest.raises(DefinitionError) as err:
+        load_definition(bad_yaml)
+    assert err.value.field == "file" and err.value.line == 4 and "line 4" in str(err.value)
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text('{"name": "x",\n "grid": {"N": [100,]}}\n')
+    with pytest.raises(DefinitionError) as err:
+        load_definition(bad_json)
+    assert err.value.line == 2 and "not valid JSON" in str(err.value)
+    with pytest.raises(DefinitionError, match="expected a mapping"):
+        (tmp_path / "list.yaml").write_text("- 1\n")
+        load_definition(tmp_path / "list.yaml")
+
+
+def test_client_nonfinite_values_named_and_exponents_read_as_numbers(tmp_path):
+    with pytest.raises(NonFiniteValueError) as err:
+        load_definition({"name": "x", "base": {"T": float("nan")}})
+    assert err.value.field == "base.T" and "must be finite" in str(err.value)
+    path = tmp_path / "s.yaml"
+    path.write_text("name: 1e3 runs\nbase: {T: 1e3}\ngrid: {N: [1e3, 2e3]}\n")
+    assert load_definition(path) == {"name": "1e3 runs", "base": {"T": 1000}, "grid": {"N": [1000, 2000]}}
+    with Client("http://127.0.0.1:9") as client, pytest.raises(NonFiniteValueError, match=r"grid\.cx\[1\]"):
+        client.submit({"name": "x", "grid": {"cx": [0.0, float("inf")]}})  # refused before any request

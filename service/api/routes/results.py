@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -40,22 +41,28 @@ def clean(value: Any) -> Any:
     return value
 
 
-def filter_table(table: pd.DataFrame, filters: dict[str, str]) -> pd.DataFrame:
-    """Keep rows whose column equals each filter value (numbers as numbers); unknown column -> 4xx."""
-    for name, raw in filters.items():
+def filter_table(table: pd.DataFrame, filters: Mapping[str, str | list[str]]) -> pd.DataFrame:
+    """Keep rows whose column equals a filter value (numbers as numbers); several values of one name mean
+    "any of" (`?cx=0.1&cx=0.2`); an unknown column -> 4xx."""
+    for name, given in filters.items():
+        values = [given] if isinstance(given, str) else list(given)
+        raw = values[0] if len(values) == 1 else values
         if name not in table.columns:
             raise ServiceError(
                 f"filter {name}={raw!r}: no such column; expected one of {list(table.columns)}", name
             )
         column = table[name]
+        keep = np.zeros(len(table), dtype=bool)
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ServiceError(f"filter {name}={raw!r}: expected a number", name) from None
-            table = table[np.isclose(column.astype(float), value, rtol=1e-9, atol=0.0)]
+            for text in values:
+                try:
+                    value = float(text)
+                except ValueError:
+                    raise ServiceError(f"filter {name}={text!r}: expected a number", name) from None
+                keep |= np.isclose(column.astype(float), value, rtol=1e-9, atol=0.0)
         else:
-            table = table[column.astype(str) == raw]
+            keep = column.astype(str).isin(values).to_numpy()
+        table = table[keep]
     return table
 
 
@@ -76,9 +83,15 @@ def read_results(
     user: CurrentUser,
     format: Annotated[Literal["json", "csv"], Query(description="json (records) or csv")] = "json",
 ) -> Response:
-    """The summary table of a sweep; filter rows by parameter value, e.g. `?N=1000&cx=0.1`."""
+    """The summary table of a sweep; filter rows by parameter value, e.g. `?N=1000&cx=0.1` (a repeated
+    name means any of its values: `?cx=0.0&cx=0.1`)."""
     registry.get(sweep_id, user)
-    filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
+    # --- issue 9 (cli): repeated filters mean "any of" ---
+    filters: dict[str, list[str]] = {}
+    for k, v in request.query_params.multi_items():
+        if k not in RESERVED:
+            filters.setdefault(k, []).append(v)
+    # --- end issue 9 ---
     table = filter_table(summary_table(store, sweep_id), filters)
     if format == "csv":
         return Response(table.to_csv(index=False), media_type="text/csv")
