@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from worker.runner import PlanItem, SweepProgress
     from worker.store import SweepStore
+    from worker.sweep import SweepDefinition
 
 
 def sweep(
@@ -51,10 +52,11 @@ def sweep(
     """Run a parameter sweep: every point on Dask, every result in the Zarr store under --data."""
     target: str | None = resume
     try:
+        source = _counted(file) if file is not None and resume is None else file
         from worker.store import SweepStore
 
         store = SweepStore(data)
-        target = _target(store, file, resume, explain, sweep_id, owner, scheduler, workers)
+        target = _target(store, source, resume, explain, sweep_id, owner, scheduler, workers)
         if target is None:
             return
         _run(store, target, scheduler, workers, max_in_flight)
@@ -71,9 +73,20 @@ def sweep(
         raise typer.Exit(1)
 
 
+def _counted(file: Path) -> SweepDefinition:
+    """The definition, refused at once if it has too many runs: before the store, Zarr or Dask are even
+    imported (a 10^6-point grid is refused in well under a second)."""
+    from worker.limits import SweepLimits
+    from worker.sweep import check_count, load_definition
+
+    defn = load_definition(file)
+    check_count(defn, SweepLimits())
+    return defn
+
+
 def _target(
     store: SweepStore,
-    file: Path | None,
+    file: Path | SweepDefinition | None,
     resume: str | None,
     explain: bool,
     sweep_id: str | None,
@@ -124,7 +137,7 @@ def plan_runs(store: SweepStore, cache_keys: list[str], *args: Any, **kwargs: An
 
 def _create(
     store: SweepStore,
-    file: Path,
+    file: Path | SweepDefinition,
     explain: bool,
     sweep_id: str | None,
     owner: str | None,
@@ -139,10 +152,8 @@ def _create(
 
     model, budget, threads = calibration.load(store.root), None, 0
     if local_workers is not None:
-        from distributed.system import MEMORY_LIMIT
-
         threads = local_workers or os.cpu_count() or 1
-        budget = MEMORY_LIMIT / threads  # what LocalCluster gives each worker
+        budget = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / threads  # LocalCluster's share
     runs = prepare_sweep(defn := load_definition(file), SweepLimits(), model, budget)
     if explain:
         _print_plan(plan_runs(store, [r.cache_key for r in runs], owner or _user()), runs)

@@ -55,8 +55,10 @@ class RunSpec:
     cache_key: str
 
 
-def load_definition(source: str | os.PathLike[str] | dict[str, Any]) -> SweepDefinition:
+def load_definition(source: str | os.PathLike[str] | dict[str, Any] | SweepDefinition) -> SweepDefinition:
     """Read a definition from a YAML/JSON file or a dict; errors name the field and the reason."""
+    if isinstance(source, SweepDefinition):
+        return source
     if isinstance(source, dict):
         data: Any = source
     else:
@@ -174,15 +176,20 @@ def prepare_sweep(
     """The one submission path (CLI and service): count, expand once (each point validated once), limit, and
     refuse a run whose estimated peak memory exceeds the budget (`limits.max_run_memory_bytes`, else
     `memory_budget`: the smallest worker's memory limit, when known)."""
-    n = count_runs(defn)
-    if n > limits.max_runs:
-        raise LimitExceededError("max_runs", n, limits.max_runs)
+    check_count(defn, limits)
     runs = expand_sweep(defn)
     check_limits(runs, limits)
     budget = limits.max_run_memory_bytes or memory_budget
     if budget is not None:
         check_memory(runs, budget, model)
     return runs
+
+
+def check_count(defn: SweepDefinition, limits: SweepLimits) -> None:
+    """Refuse a sweep with more runs than `max_runs`, counted from its axes (nothing expanded)."""
+    n = count_runs(defn)
+    if n > limits.max_runs:
+        raise LimitExceededError("max_runs", n, limits.max_runs)
 
 
 def check_memory(runs: list[RunSpec], budget: float, model: CostModel = DEFAULT_MODEL) -> None:
