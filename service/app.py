@@ -109,10 +109,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _close_client(client: object) -> None:
-    cluster = getattr(client, "cluster", None)
-    client.close()  # type: ignore[attr-defined]
-    if cluster is not None:
-        cluster.close()
+    """An embedded LocalCluster is shut down with its workers (no "still alive, killing" warnings); an
+    external scheduler is only disconnected."""
+    if getattr(client, "cluster", None) is not None:
+        client.shutdown()  # type: ignore[attr-defined]
+    else:
+        client.close()  # type: ignore[attr-defined]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
