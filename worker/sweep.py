@@ -208,6 +208,11 @@ def _check_axes(defn: SweepDefinition) -> None:
                 raise SweepValidationError(f"points[{i}].seed", value, "seeds derive from the sweep seed", i)
             if key in seen:
                 raise SweepValidationError(f"points[{i}].{key}", value, f"already swept in {seen[key]}", i)
+            # secure: dotted keys of explicit points obey the grid/zip rule (`x.y` was a KeyError, a 500)
+            if "." in key and key.partition(".")[0] not in NESTED:
+                raise SweepValidationError(
+                    f"points[{i}].{key}", value, f"dotted keys are only allowed under {NESTED}", i
+                )
 
 
 def _check_key(field: str, key: str, seen: dict[str, str], where: str) -> None:

@@ -11,12 +11,14 @@ from service.auth import CurrentUser, User
 from service.errors import AuthError
 from service.registry import SweepEntry
 from service.schemas import (
+    AUTHENTICATED,
     EXAMPLE_DEFINITION,
     RunError,
     SweepCancelled,
     SweepCreated,
     SweepPublic,
     SweepsPublic,
+    error_responses,
 )
 from worker.sweep import SweepDefinition
 
@@ -57,11 +59,14 @@ def to_public(entry: SweepEntry, request: Request) -> SweepPublic:
 
 
 def dashboard_url(request: Request) -> str | None:
-    """The configured public dashboard link, else the one the Dask client reported at startup."""
-    return request.app.state.settings.dashboard_url or request.app.state.dashboard
+    """The configured public dashboard link only (secure, issue 8: the link the Dask client reports names
+    the scheduler's host; `GET /cluster` gives it to admins)."""
+    return request.app.state.settings.dashboard_url
 
 
-@router.post("", status_code=201, response_model=SweepCreated)
+@router.post(
+    "", status_code=201, response_model=SweepCreated, responses=error_responses(*AUTHENTICATED, 409, 413, 429)
+)
 def create_sweep(
     definition: Annotated[
         SweepDefinition,
@@ -84,7 +89,7 @@ def create_sweep(
     )
 
 
-@router.get("", response_model=SweepsPublic)
+@router.get("", response_model=SweepsPublic, responses=error_responses(*AUTHENTICATED))
 async def list_sweeps(
     request: Request,
     registry: RegistryDep,
@@ -106,7 +111,7 @@ def _check_owner_filter(user: User, owner: str | None) -> None:
         raise AuthError(403, f"owner={owner!r}: only an admin token may list another user's sweeps")
 
 
-@router.get("/{sweep_id}", response_model=SweepPublic)
+@router.get("/{sweep_id}", response_model=SweepPublic, responses=error_responses(*AUTHENTICATED, 404))
 async def read_sweep(
     sweep_id: SweepId, request: Request, registry: RegistryDep, user: CurrentUser
 ) -> Response:
@@ -126,7 +131,9 @@ def status_json(entry: SweepEntry, request: Request) -> bytes:
     return cached[1]
 
 
-@router.delete("/{sweep_id}", response_model=SweepCancelled)
+@router.delete(
+    "/{sweep_id}", response_model=SweepCancelled, responses=error_responses(*AUTHENTICATED, 404, 409)
+)
 def cancel_sweep(
     sweep_id: SweepId,
     registry: RegistryDep,
