@@ -11,6 +11,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from worker.errors import (
     LimitExceededError,
@@ -142,9 +144,24 @@ async def _engine_error(request: Request, exc: PbnError) -> JSONResponse:
     return JSONResponse(_detail(str(exc), field, **extra), status_code=status)
 
 
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """Starlette's own errors (404 no route, 405, 400 unparsable body) in the same body shape as ours; a
+    405 lists every method of the path in `Allow` (Starlette names only the first route's)."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        methods = set()
+        for route in request.app.router.routes:
+            match, _ = route.matches(request.scope)
+            if match != Match.NONE:
+                methods |= set(getattr(route, "methods", None) or ())
+        headers["Allow"] = ", ".join(sorted(methods))
+    return JSONResponse(_detail(str(exc.detail)), status_code=exc.status_code, headers=headers or None)
+
+
 def install_exception_handlers(app: FastAPI) -> None:
     """Register every mapping once, in one place."""
     app.add_exception_handler(ServiceError, _service_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(ValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(PbnError, _engine_error)  # type: ignore[arg-type]

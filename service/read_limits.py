@@ -105,6 +105,9 @@ class ReadLimits:
             self.cache.put(key, value, len(value))
             future.set_result(value)
             return value
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning when nobody else waited

@@ -33,8 +33,9 @@ class SweepDefinition(BaseModel):
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="Axes of a cartesian product")
     zip: dict[str, list[Any]] = Field(default_factory=dict, description="Equal-length lists varied together")
     points: list[dict[str, Any]] = Field(default_factory=list, description="Explicit points (one more axis)")
-    replicates: int = Field(1, ge=1, le=10_000, description="Independent seeds per point")
-    seed: int = Field(0, ge=0, lt=2**63, description="Sweep seed; per-run seeds derive from it")
+    # secure: strict, so `true` or "3" is refused as the schema says (schemathesis negative_data_rejection)
+    replicates: int = Field(1, ge=1, le=10_000, strict=True, description="Independent seeds per point")
+    seed: int = Field(0, ge=0, lt=2**63, strict=True, description="Sweep seed; per-run seeds derive from it")
     record: dict[str, Any] = Field(default_factory=dict, description="SimParams.record for every run")
     analysis: dict[str, Any] = Field(default_factory=dict, description="SimParams.analysis for every run")
 
