@@ -56,7 +56,9 @@ def test_schemathesis_stateful_all_checks_finds_no_5xx_and_no_schema_violation(t
                 *("--report", "junit", "--report-dir", str(tmp_path / "report")),
             ]
             cli = Path(sys.executable).parent / "schemathesis"
-            done = subprocess.run([str(cli), *args], capture_output=True, text=True, timeout=840)
+            done = subprocess.run(
+                [str(cli), *args], capture_output=True, text=True, timeout=840, cwd=tmp_path
+            )
     output = done.stdout[-6000:] + done.stderr[-2000:]
     assert done.returncode == 0, output
     assert "Stateful" in output and "API Links" in output and "generated" in output, output
