@@ -169,7 +169,11 @@ def check_same_origin(request: Request, required: bool) -> None:
             )
         return
     host = request.headers.get("host", "")
-    if urllib.parse.urlsplit(origin).netloc.lower() != host.lower() or not host:
+    try:
+        netloc = urllib.parse.urlsplit(origin).netloc
+    except ValueError:  # "http://[" and the like: not this server
+        netloc = ""
+    if netloc.lower() != host.lower() or not host:
         raise CsrfError(
             f"{request.method} {request.url.path}: origin {origin[:100]!r} is not this server "
             f"({host[:100]!r})"

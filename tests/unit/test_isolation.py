@@ -97,7 +97,13 @@ def test_cookie_writes_need_this_servers_origin(server):
         sign_in(server, browser, ALICE)
         sweep_id = alice.post("/sweeps", json=small_sweep("csrf")).raise_for_status().json()["id"]
         wait_for(alice, sweep_id)
-        for headers in ({}, {"Origin": "https://attacker.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        foreign = (
+            {},
+            {"Origin": "https://attacker.example"},
+            {"Sec-Fetch-Site": "cross-site"},
+            {"Referer": "http://["},
+        )
+        for headers in foreign:
             r = browser.delete(f"/sweeps/{sweep_id}", headers=headers)
             assert r.status_code == 403, (headers, r.text)
             r = browser.post("/sweeps", json=small_sweep("forged"), headers=headers)
