@@ -78,11 +78,12 @@ class Processes:
         self.procs: list[subprocess.Popen] = []
         self.env = {**os.environ, "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", "/tmp/numba-cache")}
 
-    def start(self, args: list[str], env: dict[str, str] | None = None) -> None:
+    def start(self, args: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> None:
         self.procs.append(
             subprocess.Popen(
                 args,
                 env={**self.env, **(env or {})},
+                cwd=cwd,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
@@ -116,10 +117,13 @@ def wait_ok(url: str, timeout: float = 120.0) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def start_pbn(procs: Processes, data: Path, embedded: bool) -> str:
-    """`pbn serve` with its own LocalCluster (embedded) or against a separate scheduler and worker."""
+def start_pbn(
+    procs: Processes, data: Path, embedded: bool, tokens: str = f"{TOKEN}=bench", source: Path | None = None
+) -> str:
+    """`pbn serve` with its own LocalCluster (embedded) or against a separate scheduler and worker;
+    `source`: serve the code of that checkout instead (PYTHONPATH), to compare before and after a change."""
     port = free_port()
-    serve = [exe("pbn"), "serve", "--port", str(port), "--data", str(data)]
+    serve = [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--data", str(data)]
     if not embedded:
         sched = free_port()
         procs.start(
@@ -138,7 +142,8 @@ def start_pbn(procs: Processes, data: Path, embedded: bool) -> str:
             [exe("dask"), "worker", f"tcp://127.0.0.1:{sched}", "--nthreads", "1", "--host", "127.0.0.1"]
         )
         serve += ["--scheduler", f"tcp://127.0.0.1:{sched}"]
-    procs.start(serve, env={"PBN_N_WORKERS": "1", "PBN_TOKENS": f"{TOKEN}=bench"})
+    env = {"PBN_N_WORKERS": "1", "PBN_TOKENS": tokens} | ({"PYTHONPATH": str(source)} if source else {})
+    procs.start(serve, env=env, cwd=str(source) if source else None)
     url = f"http://127.0.0.1:{port}"
     wait_ok(f"{url}/health")
     return url

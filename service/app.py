@@ -13,11 +13,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.fastpath import StatusFastPath
-from service.api.routes import cluster, health, pages, results, sweeps
+from service.api.routes import cluster, health, pages, results, session, sweeps
 from service.auth import load_tokens
 from service.errors import install_exception_handlers
+from service.local_guard import LocalOnly
 from service.metrics import ServiceMetrics
+from service.read_limits import ReadLimits
 from service.registry import Registry
+from service.sessions import SessionBook
 from service.settings import Settings, get_settings, is_loopback
 from worker.cluster import dashboard_link, make_client
 from worker.store import SweepStore
@@ -128,11 +131,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.tokens = load_tokens(settings)
+    app.state.sessions = SessionBook()
+    app.state.reads = ReadLimits(
+        settings.user_max_concurrent_reads, settings.read_cache_bytes, settings.max_concurrent_reads
+    )
     app.state.metrics = ServiceMetrics()
     install_exception_handlers(app)
-    for module in (sweeps, results, cluster, health, pages):
+    for module in (sweeps, results, cluster, health, session, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(StatusFastPath)  # outermost: status polls skip routing and dependency solving
+    app.add_middleware(StatusFastPath)  # status polls skip routing and dependency solving
+    app.add_middleware(LocalOnly, enabled=not app.state.tokens.enabled)  # outermost: single-user mode
     return app

@@ -1,23 +1,28 @@
-"""API tokens: who is calling. Tokens come from a file or `PBN_TOKENS`; none configured = single-user mode."""
+"""Who is calling: API tokens (from a file or `PBN_TOKENS`; none = single-user mode) or a browser session,
+and the same-origin check that keeps other sites from acting with a browser's session (CSRF)."""
 
 from __future__ import annotations
 
 import hmac
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.errors import AuthError
+from service.errors import AuthError, CsrfError
+from service.sessions import SESSION_COOKIE
 from service.settings import Settings
 
 USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 LOCAL_USER = "local"
-COOKIE = "pbn_token"
+COOKIE = SESSION_COOKIE
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 @dataclass(frozen=True)
@@ -110,25 +115,69 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-async def authenticate(request: Request) -> User:
-    """Resolve the caller from `Authorization: Bearer`, or the browser cookie on safe (GET) requests."""
+BEARER = HTTPBearer(auto_error=False, description="An API token of PBN_TOKENS / PBN_TOKENS_FILE")
+"""Declares the bearer scheme in the OpenAPI schema; `resolve_user` reads the header itself."""
+
+
+async def authenticate(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> User:
+    """Resolve the caller from `Authorization: Bearer`, else the browser's session cookie."""
     return resolve_user(request)
 
 
 def resolve_user(request: Request) -> User:
-    """Synchronous core of `authenticate` (also used by the HTML page)."""
+    """Synchronous core of `authenticate` (also used by the HTML pages and the status fast path).
+
+    A cookie-authenticated request that changes state must come from this server's own pages (Origin),
+    and so must any browser request in single-user mode, where nothing else stands in a page's way."""
     book: TokenBook = request.app.state.tokens
     if not book.enabled:
+        if request.method not in SAFE_METHODS:
+            check_same_origin(request, required=False)
         return User(LOCAL_USER, admin=True)
     token = _bearer(request)
-    if token is None and request.method in ("GET", "HEAD"):
-        token = request.cookies.get(COOKIE)  # cookie only for reads: no cross-site writes
-    if token is None:
-        raise AuthError(401, "missing token: send 'Authorization: Bearer <token>'")
-    user = book.lookup(token)
+    if token is not None:
+        user = book.lookup(token)
+        if user is None:
+            raise AuthError(401, "unknown token")
+        return user
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id is None:
+        raise AuthError(
+            401, "missing token: send 'Authorization: Bearer <token>' (browsers: sign in at /login)"
+        )
+    user = request.app.state.sessions.lookup(session_id)
     if user is None:
-        raise AuthError(401, "unknown token")
+        raise AuthError(401, "session expired or signed out: sign in again at /login")
+    if request.method not in SAFE_METHODS:
+        check_same_origin(request, required=True)
     return user
+
+
+def check_same_origin(request: Request, required: bool) -> None:
+    """Refuse a request that a browser says comes from another site (`Origin`, else `Referer`, must name
+    this server's Host); `required`: a request that says nothing is refused too (browsers always say)."""
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise CsrfError(f"{request.method} {request.url.path}: cross-site request refused (Sec-Fetch-Site)")
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if origin is None:
+        if required:
+            raise CsrfError(
+                f"{request.method} {request.url.path} with a session cookie needs an Origin header "
+                "(browsers send one); scripts should send 'Authorization: Bearer <token>'"
+            )
+        return
+    host = request.headers.get("host", "")
+    try:
+        netloc = urllib.parse.urlsplit(origin).netloc
+    except ValueError:  # "http://[" and the like: not this server
+        netloc = ""
+    if netloc.lower() != host.lower() or not host:
+        raise CsrfError(
+            f"{request.method} {request.url.path}: origin {origin[:100]!r} is not this server "
+            f"({host[:100]!r})"
+        )
 
 
 CurrentUser = Annotated[User, Depends(authenticate)]

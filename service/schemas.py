@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from worker.status import SweepState
 
@@ -102,7 +102,7 @@ class RunPublic(BaseModel):
 class WorkerInfo(BaseModel):
     """One Dask worker as the scheduler sees it."""
 
-    address: str
+    address: str | None = Field(description="Worker address (admins only)")
     name: str
     threads: int
     memory_limit_bytes: int
@@ -111,9 +111,9 @@ class WorkerInfo(BaseModel):
 
 
 class ClusterPublic(BaseModel):
-    """The Dask cluster behind the service."""
+    """The Dask cluster behind the service (addresses and the dashboard link: admins only)."""
 
-    scheduler: str
+    scheduler: str | None = Field(description="Scheduler address (admins only: it runs any code sent to it)")
     n_workers: int
     threads: int
     memory_bytes: int
@@ -129,3 +129,56 @@ class Health(BaseModel):
     version: str
     cluster: bool
     sweeps_active: int
+
+
+class ErrorItem(BaseModel):
+    """One reason a request was refused: where (`loc`), why (`msg`), and the value given when known."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx answer: `{"detail": [ErrorItem, ...]}`."""
+
+    detail: list[ErrorItem]
+
+
+ERRORS: dict[int, dict[str, Any]] = {
+    400: {
+        "description": "Bad request (a filter or plot option that does not fit the sweep; single-user mode: "
+        "a Host other than 127.0.0.1/localhost/[::1])"
+    },
+    401: {
+        "description": "Missing or unknown token, or an expired browser session",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}},
+    },
+    403: {
+        "description": "Not allowed (another user's listing; a cross-site browser request; single-user mode "
+        "reached over the network)"
+    },
+    404: {"description": "No such sweep or run for this caller (another user's sweep looks absent too)"},
+    409: {"description": "The request does not fit the sweep's current state"},
+    413: {"description": "Request body larger than the configured limit"},
+    422: {
+        "description": "Invalid input: the field, the value and the reason (over a limit, not finite, ...)"
+    },
+    429: {
+        "description": "Too much at once: the user's quota of queued work, or of expensive reads in progress",
+        "headers": {
+            "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds (expensive reads)"}
+        },
+    },
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for these statuses, all with the `ErrorBody` schema."""
+    return {code: {"model": ErrorBody, **ERRORS[code]} for code in codes}
+
+
+AUTHENTICATED = (400, 401, 403, 422)
+"""What every authenticated operation may answer besides its success (400/403: single-user guard, CSRF)."""

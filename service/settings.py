@@ -33,6 +33,14 @@ class Settings(SweepLimits):
         description="Unfinished neuron-seconds one user may have queued (new sweeps beyond it: 429)",
     )
     page_size_max: int = Field(200, ge=1, description="Largest page of GET /sweeps")
+    # secure (issue 8): expensive reads (results, plots, runs), see service/read_limits.py
+    user_max_concurrent_reads: int = Field(
+        4, ge=1, description="Expensive reads of one user computed at once (more: 429 with Retry-After)"
+    )
+    max_concurrent_reads: int = Field(2, ge=1, description="Expensive reads computed at once, all users")
+    read_cache_bytes: int = Field(
+        64 * 2**20, ge=0, description="Cache of results and plots per sweep version"
+    )
     access_log: bool = Field(False, description="Log every request (uvicorn's access log; CPU per request)")
 
     @property

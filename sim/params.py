@@ -39,7 +39,7 @@ LEGACY_ANALYSIS: dict[str, str] = {"winsize": "window", "dtRate": "rate_bin"}
 class RecordOptions(BaseModel):
     """What a run records over time (MODEL.md §3.4)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     dt: float = Field(10.0, gt=0, le=1e6, description="Recording bin for weights, currents and V (ms)")
     weights: int = Field(100, ge=0, le=100_000, description="Synapses sampled per block (nJrecord0)")
@@ -61,7 +61,7 @@ class RecordOptions(BaseModel):
 class AnalysisOptions(BaseModel):
     """How spike statistics are computed (MODEL.md §3.3)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     start: float | None = Field(None, ge=0, description="Burn-in: statistics use t >= start (ms); None = T/2")
     window: float = Field(250.0, gt=0, description="Spike-count window for covariances (ms)")
@@ -71,7 +71,7 @@ class AnalysisOptions(BaseModel):
 class SimParams(BaseModel):
     """All parameters of one simulation; a run is a pure function of these (seed included)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=False, frozen=True, allow_inf_nan=False)
 
     # Size and time
     N: int = Field(5000, ge=10, le=1_000_000, description="Total recurrent neurons")
@@ -171,6 +171,7 @@ class SimParams(BaseModel):
         """Accept the original package's flat names and map them onto the per-block fields."""
         if not isinstance(data, dict):
             return data
+        check_finite(data)
         data = dict(data)
         for old, new in LEGACY_ALIASES.items():
             if old in data:
@@ -224,22 +225,22 @@ class SimParams(BaseModel):
             raise ValueError(f"N={self.N} with frac_exc={self.frac_exc} leaves an empty E or I population")
         if self.Nx < 1:
             raise ValueError(f"frac_ext={self.frac_ext} with N={self.N} gives no feed-forward neuron")
-        if self.dt > self.T:
+        if not self.dt <= self.T:
             raise ValueError(f"T={self.T} must be at least dt={self.dt}")
-        if self.Vre >= self.Vth:
+        if not self.Vre < self.Vth:
             raise ValueError(f"Vre={self.Vre} must be below Vth={self.Vth}")
-        if self.VT >= self.Vth:  # noqa: SIM300 (VT is a name, not a constant)
+        if not self.Vth > self.VT:  # NaN-safe: NaN compares False
             raise ValueError(f"VT={self.VT} must be below Vth={self.Vth}")
         for name in ("taue", "taui", "taux", "tauSTDP"):
-            if getattr(self, name) <= self.dt:
+            if not getattr(self, name) > self.dt:
                 raise ValueError(f"{name}={getattr(self, name)} must exceed dt={self.dt} (Euler stability)")
-        if self.stim_off is not None and self.stim_off < self.stim_on:
+        if self.stim_off is not None and not self.stim_off >= self.stim_on:
             raise ValueError(f"stim_off={self.stim_off} must not precede stim_on={self.stim_on}")
-        if self.record.dt < self.dt:
+        if not self.record.dt >= self.dt:
             raise ValueError(f"record.dt={self.record.dt} must be at least dt={self.dt}")
-        if self.analysis.rate_bin < self.dt:
+        if not self.analysis.rate_bin >= self.dt:
             raise ValueError(f"analysis.rate_bin={self.analysis.rate_bin} must be at least dt={self.dt}")
-        if self.analysis.start is not None and self.analysis.start >= self.T:
+        if self.analysis.start is not None and not self.analysis.start < self.T:
             raise ValueError(f"analysis.start={self.analysis.start} must be before T={self.T}")
         for block in BLOCKS:
             self._check_block(block)
@@ -297,6 +298,26 @@ class SimParams(BaseModel):
     @property
     def sqrtN(self) -> float:
         return math.sqrt(self.N)
+
+
+def check_finite(data: dict[str, Any], prefix: str = "") -> None:
+    """Refuse NaN and infinities before any other rule sees them (NaN compares False with everything, so
+    a consistency check like `Vre < Vth` would pass it); nested record/analysis mappings included."""
+    for key, value in data.items():
+        if isinstance(value, dict):
+            check_finite(value, f"{prefix}{key}.")
+        elif _non_finite(value):
+            raise ValueError(f"{prefix}{key}={value}: must be finite")
+
+
+def _non_finite(value: Any) -> bool:
+    """NaN or an infinity, given as a float or as text a float field would parse ("inf", "NaN")."""
+    if isinstance(value, str) and len(value) < 16:
+        try:
+            value = float(value)
+        except ValueError:
+            return False
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def parse_params(params: SimParams | dict[str, Any]) -> SimParams:

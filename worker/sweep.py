@@ -36,8 +36,9 @@ class SweepDefinition(BaseModel):
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="Axes of a cartesian product")
     zip: dict[str, list[Any]] = Field(default_factory=dict, description="Equal-length lists varied together")
     points: list[dict[str, Any]] = Field(default_factory=list, description="Explicit points (one more axis)")
-    replicates: int = Field(1, ge=1, le=10_000, description="Independent seeds per point")
-    seed: int = Field(0, ge=0, lt=2**63, description="Sweep seed; per-run seeds derive from it")
+    # secure: strict, so `true` or "3" is refused as the schema says (schemathesis negative_data_rejection)
+    replicates: int = Field(1, ge=1, le=10_000, strict=True, description="Independent seeds per point")
+    seed: int = Field(0, ge=0, lt=2**63, strict=True, description="Sweep seed; per-run seeds derive from it")
     record: dict[str, Any] = Field(default_factory=dict, description="SimParams.record for every run")
     analysis: dict[str, Any] = Field(default_factory=dict, description="SimParams.analysis for every run")
 
@@ -242,6 +243,11 @@ def _check_axes(defn: SweepDefinition) -> None:
                 raise SweepValidationError(f"points[{i}].seed", value, "seeds derive from the sweep seed", i)
             if key in seen:
                 raise SweepValidationError(f"points[{i}].{key}", value, f"already swept in {seen[key]}", i)
+            # secure: dotted keys of explicit points obey the grid/zip rule (`x.y` was a KeyError, a 500)
+            if "." in key and key.partition(".")[0] not in NESTED:
+                raise SweepValidationError(
+                    f"points[{i}].{key}", value, f"dotted keys are only allowed under {NESTED}", i
+                )
 
 
 def _check_key(field: str, key: str, seen: dict[str, str], where: str) -> None:

@@ -44,8 +44,9 @@ def to_public(entry: SweepEntry, request: Request) -> SweepPublic:
 
 
 def dashboard_url(request: Request) -> str | None:
-    """The configured public dashboard link, else the one the Dask client reported at startup."""
-    return request.app.state.settings.dashboard_url or request.app.state.dashboard
+    """The configured public dashboard link only: the link the Dask client reports names the scheduler's
+    host, which only admins see (`GET /cluster`)."""
+    return request.app.state.settings.dashboard_url
 
 
 def status_json(entry: SweepEntry, request: Request) -> bytes:

@@ -54,6 +54,7 @@ SERVE_CMD = [
     "{data}",
 ]
 TOKEN = "e2e-token-00001"
+ADMIN_TOKEN = "e2e-admin-00001"  # sees worker names in GET /cluster (users see worker-0, ...)
 
 
 def command(template: list[str], **values: object) -> list[str]:
@@ -156,12 +157,12 @@ class Api:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = command(SERVE_CMD, host="127.0.0.1", port=self.port, scheduler=cluster.address, data=data)
-        env = {"PBN_TOKENS": f"{TOKEN}=e2e", "PBN_USER_MAX_CONCURRENT_RUNS": "2"}
+        env = {"PBN_TOKENS": f"{TOKEN}=e2e,{ADMIN_TOKEN}=ops:admin", "PBN_USER_MAX_CONCURRENT_RUNS": "2"}
         self.proc = Proc(args, logs / f"{name}.log", env=env)
         wait_http(f"{self.url}/health", self.proc)
 
-    def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+    def http(self, token: str = TOKEN) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
 
 @pytest.fixture(scope="module")

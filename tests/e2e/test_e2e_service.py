@@ -14,7 +14,7 @@ import time
 import pandas as pd
 import pytest
 
-from tests.e2e.conftest import Api, wait_workers
+from tests.e2e.conftest import ADMIN_TOKEN, Api, wait_workers
 from tests.service_live import wait_for
 from worker.results import summary_table
 from worker.store import SweepStore
@@ -119,7 +119,8 @@ def test_e2e_worker_killed_mid_sweep_completes(cluster, api, data):
             "/sweeps", json=definition("kill", list(range(300, 540, 20)), T=8000.0, seed=7)
         ).json()["id"]
         wait_for(http, sweep_id, until=lambda s: s["counts"]["done"] >= 2, timeout=120)
-        victim = busy_worker(http, cluster)
+        with api.http(ADMIN_TOKEN) as ops:  # worker names: admins only
+            victim = busy_worker(ops, cluster)
         cluster.workers[victim].kill()
         assert store.statuses(sweep_id).count("done") < 12, "finished before the kill: make it longer"
         status = wait_for(http, sweep_id, timeout=180)

@@ -8,12 +8,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from service.api.deps import RegistryDep
 from service.auth import CurrentUser
-from service.schemas import Health
+from service.schemas import AUTHENTICATED, Health, error_responses
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health", response_model=Health)
+@router.get("/health", response_model=Health, responses=error_responses(400, 403))
 async def read_health(request: Request, registry: RegistryDep) -> Health:
     """Liveness (no token needed): the app answers; `cluster` says whether the Dask client is connected."""
     connected = registry.client.status == "running"
@@ -26,7 +26,11 @@ async def read_health(request: Request, registry: RegistryDep) -> Health:
 
 
 @router.get(
-    "/metrics", responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}}
+    "/metrics",
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"},
+        **error_responses(*AUTHENTICATED),
+    },
 )
 async def read_metrics(request: Request, user: CurrentUser) -> Response:
     """Prometheus metrics: sweeps by state, runs by status, run durations."""

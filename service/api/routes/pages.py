@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import html
-import urllib.parse
 from pathlib import Path
 from string import Template
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 
 from service.api.views import dashboard_url, to_public
-from service.auth import COOKIE, resolve_user
+from service.auth import resolve_user
 from service.errors import AuthError
 from service.schemas import SweepPublic
 
@@ -45,31 +43,9 @@ def _login(message: str, status_code: int) -> HTMLResponse:
     )
 
 
-def _sign_in(request: Request, token: str) -> Response:
-    """Valid token: HttpOnly cookie (used for reads only) and back to `/`; else the form again."""
-    if request.app.state.tokens.lookup(token) is None:
-        return _login("Unknown token.", 401)
-    response = RedirectResponse("/", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=30 * 86400)
-    return response
-
-
-@router.post("/login")
-async def login(request: Request) -> Response:
-    """The sign-in form posts here (a POST keeps the token out of URLs and access logs)."""
-    form = urllib.parse.parse_qs((await request.body()).decode("utf-8", "replace"))
-    token = (form.get("token") or [""])[0]
-    if not request.app.state.tokens.enabled:
-        return RedirectResponse("/", status_code=303)
-    return _sign_in(request, token[:512])
-
-
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, token: Annotated[str | None, Query(max_length=512)] = None) -> Response:
-    """The caller's sweeps; `?token=` signs the browser in (HttpOnly cookie, read-only use) and redirects."""
-    book = request.app.state.tokens
-    if token is not None and book.enabled:
-        return _sign_in(request, token)
+def index(request: Request) -> Response:
+    """The caller's sweeps (browsers sign in by posting the token to `/login`; never `?token=` in a URL)."""
     try:
         user = resolve_user(request)
     except AuthError as exc:

@@ -10,13 +10,23 @@ from service.api.deps import RegistryDep, SettingsDep, SweepId
 from service.api.views import status_json, to_public
 from service.auth import CurrentUser, User
 from service.errors import AuthError
-from service.schemas import EXAMPLE_DEFINITION, SweepCancelled, SweepCreated, SweepPublic, SweepsPublic
+from service.schemas import (
+    AUTHENTICATED,
+    EXAMPLE_DEFINITION,
+    SweepCancelled,
+    SweepCreated,
+    SweepPublic,
+    SweepsPublic,
+    error_responses,
+)
 from worker.sweep import SweepDefinition
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 
 
-@router.post("", status_code=201, response_model=SweepCreated)
+@router.post(
+    "", status_code=201, response_model=SweepCreated, responses=error_responses(*AUTHENTICATED, 409, 413, 429)
+)
 def create_sweep(
     definition: Annotated[
         SweepDefinition,
@@ -40,7 +50,7 @@ def create_sweep(
     )
 
 
-@router.get("", response_model=SweepsPublic)
+@router.get("", response_model=SweepsPublic, responses=error_responses(*AUTHENTICATED))
 async def list_sweeps(
     request: Request,
     registry: RegistryDep,
@@ -62,7 +72,7 @@ def _check_owner_filter(user: User, owner: str | None) -> None:
         raise AuthError(403, f"owner={owner!r}: only an admin token may list another user's sweeps")
 
 
-@router.get("/{sweep_id}", response_model=SweepPublic)
+@router.get("/{sweep_id}", response_model=SweepPublic, responses=error_responses(*AUTHENTICATED, 404))
 async def read_sweep(
     sweep_id: SweepId, request: Request, registry: RegistryDep, user: CurrentUser
 ) -> Response:
@@ -72,7 +82,9 @@ async def read_sweep(
     return Response(status_json(entry, request), media_type="application/json")
 
 
-@router.delete("/{sweep_id}", response_model=SweepCancelled)
+@router.delete(
+    "/{sweep_id}", response_model=SweepCancelled, responses=error_responses(*AUTHENTICATED, 404, 409)
+)
 def cancel_sweep(
     sweep_id: SweepId,
     registry: RegistryDep,

@@ -1,0 +1,65 @@
+"""Browser sign-in and sign-out: the token is posted once (never in a URL) for a server-side session."""
+
+from __future__ import annotations
+
+import html
+import urllib.parse
+from pathlib import Path
+from string import Template
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from service.auth import check_same_origin
+from service.sessions import SESSION_COOKIE
+
+router = APIRouter(include_in_schema=False)
+LOGIN_TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "login.html"
+
+
+def login_page(message: str, status_code: int = 200) -> HTMLResponse:
+    """The sign-in form with a message (escaped)."""
+    page = Template(LOGIN_TEMPLATE.read_text()).substitute(message=html.escape(message))
+    return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form() -> HTMLResponse:
+    """The sign-in form (it posts the token to `POST /login`)."""
+    return login_page("Sign in with your API token.")
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    """Check the posted token; on success start a session (HttpOnly, SameSite=Strict cookie) and go to `/`.
+    Only this server's own form may post here (a foreign page could sign a browser into its account)."""
+    check_same_origin(request, required=True)
+    if not request.app.state.tokens.enabled:
+        return RedirectResponse("/", status_code=303)
+    form = urllib.parse.parse_qs((await request.body()).decode("utf-8", "replace"))
+    user = request.app.state.tokens.lookup((form.get("token") or [""])[0][:512])
+    if user is None:
+        return login_page("Unknown token.", 401)
+    sessions = request.app.state.sessions
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        sessions.create(user),
+        max_age=int(sessions.ttl_s),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    """End the browser's session (server side and cookie) and show the sign-in form."""
+    check_same_origin(request, required=False)
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id is not None:
+        request.app.state.sessions.revoke(session_id)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")
+    return response
