@@ -16,7 +16,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from sim.fastexp import exp_parts_scalar
-from sim.plasticity import apply_block
+from sim.plasticity import BLOCK_ORDER, apply_block
 
 OK, DIVERGED_RATE, DIVERGED_NONFINITE = 0, 1, 2
 BLOCK = 256
@@ -300,25 +300,9 @@ def run_steps(n0, n1, xs_step, xs_id, net, st, c, pl, rec):
         ns, bad = neuron_pass(st, c, n >= c.n_on and n < c.n_off)  # 2, 3, 7 (8 of step n-1)
         deliver_recurrent(net, st, c, ns)  # 4 (increments pre-multiplied by the decay of step 7)
         if c.any_plastic and ns > 0:  # 5: EE, IE, EI, II
-            for b in (0, 2, 1, 3):
+            for b in BLOCK_ORDER:
                 if pl.flags[b]:
-                    st.block_sum[b] += apply_block(
-                        b,
-                        pl.coef[b],
-                        st.spikes,
-                        ns,
-                        c.Ne,
-                        net.weight,
-                        st.x,
-                        net.out_ptr,
-                        net.out_split,
-                        net.out_post,
-                        net.in_ptr,
-                        net.in_split,
-                        net.in_syn,
-                        net.in_pre,
-                        st.wbuf,
-                    )
+                    st.block_sum[b] += apply_block(b, pl.coef[b], net, st, ns, c.Ne)
         for j in range(ns):  # 6
             st.x[st.spikes[j]] += 1.0
         for j in range(ns):  # 9

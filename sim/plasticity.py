@@ -59,8 +59,8 @@ def plasticity_table(params: SimParams) -> tuple[np.ndarray, np.ndarray]:
 @njit(cache=True, nogil=True)
 def apply_pre(c, weight, x, syn_lo, syn_hi, out_post):
     """Pre-spike event on synapses [syn_lo, syn_hi) of one row; returns the change of their sum."""
-    a0, a1, a2, a3 = c[0], c[1], c[2], c[3]
-    clip, lo, hi = c[11] != 0.0, c[9], c[10]
+    a0, a1, a2, a3 = c[A0], c[A1], c[A2], c[A3]
+    clip, lo, hi = c[CLIP] != 0.0, c[LO], c[HI]
     delta = 0.0
     for s in range(syn_lo, syn_hi):
         xp = x[out_post[s]]
@@ -80,8 +80,8 @@ def apply_post(c, weight, x, q_lo, q_hi, in_syn, in_pre, wbuf):
     The weights are scattered in memory: gather them first (independent loads overlap their cache
     misses), update in the scratch buffer, then scatter back.
     """
-    b0, b1, b2, b3, b4 = c[4], c[5], c[6], c[7], c[8]
-    clip, lo, hi = c[11] != 0.0, c[9], c[10]
+    b0, b1, b2, b3, b4 = c[B0], c[B1], c[B2], c[B3], c[B4]
+    clip, lo, hi = c[CLIP] != 0.0, c[LO], c[HI]
     syn, pre = in_syn[q_lo:q_hi], in_pre[q_lo:q_hi]
     n = syn.size
     for j in range(n):
@@ -101,25 +101,23 @@ def apply_post(c, weight, x, q_lo, q_hi, in_syn, in_pre, wbuf):
 
 
 @njit(cache=True, nogil=True)
-def apply_block(
-    b, c, spikes, n_spk, Ne, weight, x, out_ptr, out_split, out_post, in_ptr, in_split, in_syn, in_pre, wbuf
-):
-    """All pre events then all post events of block b (0 ee, 1 ei, 2 ie, 3 ii) for this step's spikers."""
+def apply_block(b, c, net, st, ns, Ne):
+    """All pre events then all post events of block b (0 ee, 1 ei, 2 ie, 3 ii) for this step's spikers.
+
+    net: the kernel's Net (CSR by pre, incoming index by post, weights); st: its State (spikers,
+    traces x, scratch wbuf); c: the block's coefficients. Returns the change of the block's sum."""
     post_i = b >= 2
     pre_i = b == 1 or b == 3
+    weight, x, spikes = net.weight, st.x, st.spikes
     delta = 0.0
-    for j in range(n_spk):
+    for j in range(ns):
         k = spikes[j]
         if (k >= Ne) == pre_i:
-            if post_i:
-                delta += apply_pre(c, weight, x, out_split[k], out_ptr[k + 1], out_post)
-            else:
-                delta += apply_pre(c, weight, x, out_ptr[k], out_split[k], out_post)
-    for j in range(n_spk):
+            lo, hi = (net.out_split[k], net.out_ptr[k + 1]) if post_i else (net.out_ptr[k], net.out_split[k])
+            delta += apply_pre(c, weight, x, lo, hi, net.out_post)
+    for j in range(ns):
         i = spikes[j]
         if (i >= Ne) == post_i:
-            if pre_i:
-                delta += apply_post(c, weight, x, in_split[i], in_ptr[i + 1], in_syn, in_pre, wbuf)
-            else:
-                delta += apply_post(c, weight, x, in_ptr[i], in_split[i], in_syn, in_pre, wbuf)
+            lo, hi = (net.in_split[i], net.in_ptr[i + 1]) if pre_i else (net.in_ptr[i], net.in_split[i])
+            delta += apply_post(c, weight, x, lo, hi, net.in_syn, net.in_pre, st.wbuf)
     return delta
