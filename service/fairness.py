@@ -2,7 +2,7 @@
 
 One user cannot starve the lab: different users' sweeps run side by side, a user's extra sweeps wait
 in that user's queue (they are queued, never dropped), and unfinished work per user is bounded in
-neuron-seconds (a new sweep beyond the bound is refused with 429 and a message saying why).
+estimated core-seconds (sim.cost; a new sweep beyond the bound is refused with 429 and a message saying why).
 """
 
 from __future__ import annotations
@@ -24,16 +24,16 @@ class Job:
 
     sweep_id: str
     owner: str
-    cost_neuron_s: float
+    cost_core_s: float
     run: Callable[[], None]
     cancelled: threading.Event = field(default_factory=threading.Event)
 
 
 class UserScheduler:
-    """One FIFO and one daemon thread per user with work; tracks each user's unfinished neuron-seconds."""
+    """One FIFO and one daemon thread per user with work; tracks each user's unfinished core-seconds."""
 
-    def __init__(self, max_queued_neuron_s: float) -> None:
-        self.max_queued_neuron_s = max_queued_neuron_s
+    def __init__(self, max_queued_core_s: float) -> None:
+        self.max_queued_core_s = max_queued_core_s
         self._lock = threading.Lock()
         self._queues: dict[str, queue.Queue[Job | None]] = {}
         self._threads: dict[str, threading.Thread] = {}
@@ -45,31 +45,31 @@ class UserScheduler:
         with self._lock:
             return self._outstanding.get(owner, 0.0)
 
-    def reserve(self, owner: str, cost_neuron_s: float) -> None:
-        """Hold `cost_neuron_s` of the user's quota, or refuse (429) if it would go over the limit; check
+    def reserve(self, owner: str, cost_core_s: float) -> None:
+        """Hold `cost_core_s` of the user's quota, or refuse (429) if it would go over the limit; check
         and hold are one step, so concurrent submissions cannot all pass the same check."""
         with self._lock:
             have = self._outstanding.get(owner, 0.0)
-            if have + cost_neuron_s > self.max_queued_neuron_s:
+            if have + cost_core_s > self.max_queued_core_s:
                 raise QuotaExceededError(
-                    f"user {owner!r} has {have:.3g} neuron-seconds unfinished; "
-                    f"this sweep adds {cost_neuron_s:.3g} "
-                    f"and the limit is {self.max_queued_neuron_s:.3g}: wait for running sweeps or cancel one",
-                    field="user_max_queued_neuron_s",
+                    f"user {owner!r} has {have:.3g} core-seconds unfinished; "
+                    f"this sweep adds {cost_core_s:.3g} "
+                    f"and the limit is {self.max_queued_core_s:.3g}: wait for running sweeps or cancel one",
+                    field="user_max_queued_core_s",
                 )
-            self._outstanding[owner] = have + cost_neuron_s
+            self._outstanding[owner] = have + cost_core_s
 
-    def release(self, owner: str, cost_neuron_s: float) -> None:
+    def release(self, owner: str, cost_core_s: float) -> None:
         """Give back a reservation whose sweep was never queued."""
         with self._lock:
-            self._outstanding[owner] = max(self._outstanding.get(owner, 0.0) - cost_neuron_s, 0.0)
+            self._outstanding[owner] = max(self._outstanding.get(owner, 0.0) - cost_core_s, 0.0)
 
     def submit(self, job: Job, reserved: bool = False) -> None:
         """Queue `job` behind the user's earlier sweeps (started at once when the user is idle); `reserved`:
         its cost was already held by `reserve`."""
         with self._lock:
             if not reserved:
-                self._outstanding[job.owner] = self._outstanding.get(job.owner, 0.0) + job.cost_neuron_s
+                self._outstanding[job.owner] = self._outstanding.get(job.owner, 0.0) + job.cost_core_s
             self._jobs[job.sweep_id] = job
             q = self._queues.setdefault(job.owner, queue.Queue())
             thread = self._threads.get(job.owner)
@@ -117,7 +117,7 @@ class UserScheduler:
     def _finish(self, job: Job) -> None:
         with self._lock:
             self._jobs.pop(job.sweep_id, None)
-            left = self._outstanding.get(job.owner, 0.0) - job.cost_neuron_s
+            left = self._outstanding.get(job.owner, 0.0) - job.cost_core_s
             self._outstanding[job.owner] = max(left, 0.0)
 
     def stop(self) -> None:

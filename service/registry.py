@@ -22,6 +22,7 @@ from service.errors import ConflictError, NotFoundError
 from service.fairness import Job, UserScheduler
 from service.metrics import ServiceMetrics
 from service.settings import Settings
+from sim.cost import DEFAULT_MODEL, CostModel, cpu_seconds
 from worker import calibration
 from worker.admission import SweepEstimate, estimate_sweep, memory_budget, worker_threads
 from worker.errors import StoreUnwritableError
@@ -47,7 +48,7 @@ class SweepEntry:
     name: str
     created: datetime | None
     n_runs: int
-    cost_neuron_s: float
+    cost_core_s: float
     state: SweepState = "stopped"
     cancel_requested: bool = False
     errors: list[dict[str, Any]] = field(default_factory=list)  # failed runs (index, status, error), first 50
@@ -61,7 +62,9 @@ class SweepEntry:
     problem: str | None = None  # why it cannot go on now (shown in its status), None when all is well
 
 
-def entry_from_runs(sweep_id: str, attrs: dict[str, Any], runs: list[RunSpec]) -> SweepEntry:
+def entry_from_runs(
+    sweep_id: str, attrs: dict[str, Any], runs: list[RunSpec], model: CostModel = DEFAULT_MODEL
+) -> SweepEntry:
     """A registry entry from a sweep's attributes and its runs."""
     created = attrs.get("created")
     return SweepEntry(
@@ -70,7 +73,7 @@ def entry_from_runs(sweep_id: str, attrs: dict[str, Any], runs: list[RunSpec]) -
         name=str(attrs.get("definition", {}).get("name", sweep_id)),
         created=datetime.fromisoformat(created) if isinstance(created, str) else None,
         n_runs=len(runs),
-        cost_neuron_s=sum(r.params.neuron_seconds() for r in runs),
+        cost_core_s=sum(cpu_seconds(r.params, model) for r in runs),
     )
 
 
@@ -81,7 +84,7 @@ class Registry:
         self, settings: Settings, store: SweepStore, client: Client, metrics: ServiceMetrics
     ) -> None:
         self.settings, self.store, self.client, self.metrics = settings, store, client, metrics
-        self.scheduler = UserScheduler(settings.user_max_queued_neuron_s)
+        self.scheduler = UserScheduler(settings.user_max_queued_core_s)
         self._lock = threading.Lock()
         self._entries: dict[str, SweepEntry] = {}
         self._runners: dict[str, SweepRunner] = {}
@@ -121,18 +124,19 @@ class Registry:
         return [e.sweep_id for e in resumed]
 
     def _entry_from_store(self, sweep_id: str) -> SweepEntry:
-        return entry_from_runs(sweep_id, self.store.attrs(sweep_id), self.store.runs(sweep_id))
+        model = calibration.load(self.settings.data)
+        return entry_from_runs(sweep_id, self.store.attrs(sweep_id), self.store.runs(sweep_id), model)
 
     # ---- submitting and running ---------------------------------------------------------------
     def submit(self, defn: SweepDefinition, user: User) -> tuple[SweepEntry, int, SweepEstimate]:
         """Count, expand once, check limits and quota, create the store group, plan once, queue."""
         model = calibration.load(self.settings.data)
         runs = prepare_sweep(defn, self.settings, model, memory_budget(self.client))
-        cost = sum(r.params.neuron_seconds() for r in runs)
+        cost = sum(cpu_seconds(r.params, model) for r in runs)
         self.scheduler.reserve(user.name, cost)
         try:
             sweep_id = self.store.create_sweep(defn, runs, owner=user.name)
-            entry = entry_from_runs(sweep_id, self.store.attrs(sweep_id), runs)
+            entry = entry_from_runs(sweep_id, self.store.attrs(sweep_id), runs, model)
             entry.plan = SweepRunner(self.client, self.store).plan(sweep_id)
         except BaseException:
             self.scheduler.release(user.name, cost)
@@ -148,7 +152,7 @@ class Registry:
 
     def _queue(self, entry: SweepEntry, reserved: bool = False) -> None:
         entry.state = "queued"
-        job = Job(entry.sweep_id, entry.owner, entry.cost_neuron_s, lambda: self._run(entry))
+        job = Job(entry.sweep_id, entry.owner, entry.cost_core_s, lambda: self._run(entry))
         self.scheduler.submit(job, reserved=reserved)
 
     def _run(self, entry: SweepEntry) -> None:

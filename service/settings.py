@@ -27,10 +27,11 @@ class Settings(SweepLimits):
     dashboard_url: str | None = Field(None, description="Public Dask dashboard link (overrides the client's)")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted request body (bytes)")
     user_max_concurrent_runs: int = Field(4, ge=1, description="Runs of one user in flight at once")
-    user_max_queued_neuron_s: float = Field(
-        1e9,
+    user_max_queued_core_s: float = Field(
+        3.6e6,
         gt=0,
-        description="Unfinished neuron-seconds one user may have queued (new sweeps beyond it: 429)",
+        description="Estimated core-seconds (sim.cost) of one user's unfinished sweeps; a new sweep "
+        "beyond it: 429 (reserved atomically at submission)",
     )
     page_size_max: int = Field(200, ge=1, description="Largest page of GET /sweeps")
     # secure (issue 8): expensive reads (results, plots, runs), see service/read_limits.py

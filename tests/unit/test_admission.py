@@ -19,7 +19,7 @@ def server(local_cluster, tmp_path_factory):
         data=tmp_path_factory.mktemp("admission-data"),
         scheduler=local_cluster.scheduler_address,
         tokens=f"{ALICE}=alice,{BOB}=bob",
-        user_max_queued_neuron_s=100.0,
+        user_max_queued_core_s=0.2,
         max_run_memory_bytes=4e9,
     )
     with LiveServer(settings) as live:
@@ -27,8 +27,8 @@ def server(local_cluster, tmp_path_factory):
 
 
 def test_concurrent_submissions_cannot_overrun_the_quota(server):
-    """Ten POSTs of 60 neuron-s at once against a quota of 100: one is accepted, nine get 429."""
-    body = small_sweep("quota", n_values=(200,), T=300.0)  # 200 neurons x 0.3 s = 60 neuron-s
+    """Ten POSTs of ~0.12 estimated core-s at once against a quota of 0.2: one is accepted, nine get 429."""
+    body = small_sweep("quota", n_values=(2000,), T=1000.0)
 
     def post(_: int) -> int:
         with server.http(ALICE) as http:

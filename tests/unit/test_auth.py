@@ -29,7 +29,7 @@ def server(local_cluster, tmp_path_factory):
         max_body_bytes=20_000,
         max_runs=8,
         max_N=2000,
-        user_max_queued_neuron_s=400.0,
+        user_max_queued_core_s=1.0,
         user_max_concurrent_runs=1,
     )
     with LiveServer(settings) as live:
@@ -130,7 +130,7 @@ def test_limits_over_limit_sweeps_refused_with_reason(server):
         r = alice.post("/sweeps", json=huge)  # 10^6 runs: refused before expanding anything
         assert r.status_code == 422 and "max_runs" in r.text and "1000000" in r.text
         r = alice.post("/sweeps", json=small_sweep("costly", n_values=(1000,), T=60_000.0))
-        assert r.status_code == 429 and "neuron-seconds" in r.text and "alice" in r.text
+        assert r.status_code == 429 and "core-seconds" in r.text and "alice" in r.text
         assert len(alice.get("/sweeps").json()["data"]) == before  # nothing was created
 
 

@@ -1,4 +1,4 @@
-"""The per-user scheduler: FIFO per user, users side by side, quota in neuron-seconds, skip on cancel."""
+"""The per-user scheduler: FIFO per user, users side by side, quota in core-seconds, skip on cancel."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def wait_until(predicate, timeout: float = 10.0) -> None:
 
 
 def test_scheduler_runs_one_users_sweeps_in_order_and_users_side_by_side():
-    sched, log, hold = UserScheduler(max_queued_neuron_s=100.0), [], threading.Event()
+    sched, log, hold = UserScheduler(max_queued_core_s=100.0), [], threading.Event()
     sched.submit(Job("a1", "alice", 10, recorder(log, "a1", hold)))
     sched.submit(Job("a2", "alice", 10, recorder(log, "a2")))
     sched.submit(Job("b1", "bob", 10, recorder(log, "b1")))
@@ -44,15 +44,15 @@ def test_scheduler_runs_one_users_sweeps_in_order_and_users_side_by_side():
 
 
 def test_scheduler_quota_counts_unfinished_work_only():
-    sched, log, hold = UserScheduler(max_queued_neuron_s=25.0), [], threading.Event()
+    sched, log, hold = UserScheduler(max_queued_core_s=25.0), [], threading.Event()
     sched.reserve("alice", 25.0)  # exactly at the limit is allowed
-    with pytest.raises(QuotaExceededError, match=r"alice.*25 neuron-seconds unfinished.*adds 1"):
+    with pytest.raises(QuotaExceededError, match=r"alice.*25 core-seconds unfinished.*adds 1"):
         sched.reserve("alice", 1.0)
     sched.release("alice", 25.0)
     with pytest.raises(QuotaExceededError, match=r"alice.*26"):
         sched.reserve("alice", 26.0)
     sched.submit(Job("a1", "alice", 20, recorder(log, "a1", hold)))
-    with pytest.raises(QuotaExceededError, match="20 neuron-seconds unfinished"):
+    with pytest.raises(QuotaExceededError, match="20 core-seconds unfinished"):
         sched.reserve("alice", 10.0)
     sched.reserve("bob", 25.0)  # quotas are per user
     hold.set()
@@ -63,7 +63,7 @@ def test_scheduler_quota_counts_unfinished_work_only():
 
 def test_concurrent_reservations_never_exceed_the_quota():
     """Ten threads reserve 60 of a 100 quota at once: exactly one gets it (check and hold are one step)."""
-    sched = UserScheduler(max_queued_neuron_s=100.0)
+    sched = UserScheduler(max_queued_core_s=100.0)
     start, won, lost = threading.Barrier(10), [], []
 
     def submit() -> None:
@@ -83,7 +83,7 @@ def test_concurrent_reservations_never_exceed_the_quota():
 
 
 def test_scheduler_cancelled_job_is_skipped_and_failures_do_not_stop_the_queue():
-    sched, log, hold = UserScheduler(max_queued_neuron_s=100.0), [], threading.Event()
+    sched, log, hold = UserScheduler(max_queued_core_s=100.0), [], threading.Event()
 
     def boom() -> None:
         raise RuntimeError("coordinator crashed")

@@ -38,10 +38,10 @@ def test_schemathesis_stateful_all_checks_finds_no_5xx_and_no_schema_violation(t
             data=tmp_path / "data",
             scheduler=cluster.scheduler_address,
             tokens=f"{TOKEN}=fuzzer",
-            max_runs_per_sweep=4,  # the schema's example (4 runs, N <= 400, T = 1000) is accepted
+            max_runs=4,  # the schema's example (4 runs, N <= 400, T = 1000) is accepted
             max_N=5000,  # a definition of defaults only (N = 5000, T = 10 s) is accepted too
             max_T_ms=10_000.0,
-            user_max_queued_neuron_s=6e4,  # the quota keeps the work bounded: about one default run queued
+            user_max_queued_core_s=2.4,  # the quota keeps the work bounded: about one default run queued
             user_max_concurrent_runs=1,
         )
         config = tmp_path / "schemathesis.toml"
