@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class SweepLimits(BaseSettings):
     """Checked before anything is created; each field is also `PBN_<NAME>` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="PBN_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PBN_", extra="forbid")  # a misspelt option is an error
 
     max_runs: int = Field(10_000, ge=1, description="Runs in one sweep at most")
     max_N: int = Field(100_000, ge=10, description="Largest network of any run")
