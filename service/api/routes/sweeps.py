@@ -44,7 +44,7 @@ def to_public(entry: SweepEntry, request: Request) -> SweepPublic:
         eta_s=p.eta_s if p is not None and entry.state == "running" else None,
         errors=[RunError(**e) for e in entry.errors],
         dashboard_url=dashboard_url(request),
-        store_path=str(request.app.state.settings.sweeps_dir / f"{entry.sweep_id}.zarr"),
+        store_path=str((request.app.state.settings.sweeps_dir / f"{entry.sweep_id}.zarr").absolute()),
         links={
             "self": base,
             "results": f"{base}/results",
@@ -52,6 +52,7 @@ def to_public(entry: SweepEntry, request: Request) -> SweepPublic:
             "run0": f"{base}/runs/0",
             "rates": f"{base}/plots/rates.png",
             "weights": f"{base}/plots/weights.png",
+            "zarr": f"{base}/zarr",
         },
     )
 
