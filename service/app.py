@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -112,7 +113,7 @@ def _close_client(client: object) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for `settings` (default: from PBN_* environment); tokens are read here (fail fast)."""
     settings = settings or get_settings()
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with Swagger UI and ReDoc served from the package, no CDN
         title="pbn-sweep",
         version=VERSION,
         summary="Parameter sweeps of plastic balanced spiking networks on Dask, stored in Zarr.",

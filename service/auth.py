@@ -18,6 +18,8 @@ from service.settings import Settings
 USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 LOCAL_USER = "local"
 COOKIE = "pbn_token"
+WEB_HEADER = "x-pbn-web"
+"""Sent by the web app's scripts; another site cannot send it without a CORS preflight, which is refused."""
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,8 @@ def resolve_user(request: Request) -> User:
     if not book.enabled:
         return User(LOCAL_USER, admin=True)
     token = _bearer(request)
-    if token is None and request.method in ("GET", "HEAD"):
-        token = request.cookies.get(COOKIE)  # cookie only for reads: no cross-site writes
+    if token is None and (request.method in ("GET", "HEAD") or request.headers.get(WEB_HEADER) == "1"):
+        token = request.cookies.get(COOKIE)  # writes by cookie only with the web app header (no CSRF)
     if token is None:
         raise AuthError(401, "missing token: send 'Authorization: Bearer <token>'")
     user = book.lookup(token)

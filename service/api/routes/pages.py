@@ -1,52 +1,37 @@
-"""The browser page `/`: the caller's sweeps with live progress bars (server-rendered, then polled by JS)."""
+"""The web app: sweep list, submit page, sweep page and run page (server-rendered, then kept live by
+the scripts in service/static, which talk to the same REST API a script uses)."""
 
 from __future__ import annotations
 
 import html
+import json
 import urllib.parse
-from pathlib import Path
-from string import Template
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from service import webview as v
+from service.api.deps import SweepId
+from service.api.routes.results import RunIndex
 from service.api.routes.sweeps import dashboard_url, to_public
-from service.auth import COOKIE, resolve_user
+from service.auth import COOKIE, User, resolve_user
 from service.errors import AuthError
-from service.schemas import SweepPublic
+from service.schemas import EXAMPLE_DEFINITION, SweepPublic
 
 router = APIRouter(include_in_schema=False)
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-
-
-def _template(name: str) -> Template:
-    return Template((TEMPLATES / name).read_text())
-
-
-def _row(s: SweepPublic) -> str:
-    e = html.escape
-    pct = f"{100 * s.progress:.1f}"
-    finished = sum(s.counts.get(k, 0) for k in ("done", "reused", "diverged"))
-    return (
-        f'<tr id="sweep-{e(s.id)}" class="state-{e(s.state)}">'
-        f'<td><a href="{e(s.links["self"])}">{e(s.name)}</a>'
-        f" ({e(s.id)})</td><td>{e(s.owner)}</td><td>{e(s.state)}</td>"
-        f'<td data-progress="{s.progress}"><span class="bar"><div style="width:{pct}%"></div></span>'
-        f'<span class="pct"> {round(100 * s.progress)}%</span></td>'
-        f"<td>{finished}/{s.n_runs}</td>"
-        f'<td></td><td><a href="{e(s.links["csv"])}">csv</a></td></tr>'
-    )
+NO_STORE = {"Cache-Control": "no-store"}
+PAGE = 50
 
 
 def _login(message: str, status_code: int) -> HTMLResponse:
     return HTMLResponse(
-        _template("login.html").substitute(message=html.escape(message)), status_code=status_code
+        v.template("login.html").substitute(message=html.escape(message)), status_code=status_code
     )
 
 
 def _sign_in(request: Request, token: str) -> Response:
-    """Valid token: HttpOnly cookie (used for reads only) and back to `/`; else the form again."""
+    """Valid token: HttpOnly cookie and back to `/`; else the form again."""
     if request.app.state.tokens.lookup(token) is None:
         return _login("Unknown token.", 401)
     response = RedirectResponse("/", status_code=303)
@@ -64,22 +49,150 @@ async def login(request: Request) -> Response:
     return _sign_in(request, token[:512])
 
 
+def _html(request: Request, user: User, title: str, tpl: str, /, **values: object) -> HTMLResponse:
+    who = user.name + (" (admin)" if user.admin else "")
+    body = v.page(title, tpl, who, dashboard_url(request), **values)
+    return HTMLResponse(body, headers=NO_STORE)
+
+
+def matching(request: Request, user: User, q: str, state: str) -> list[SweepPublic]:
+    """The caller's sweeps, newest first, whose name/id/owner contain `q` and that are in `state`."""
+    needle = q.strip().lower()
+    out = []
+    for entry in request.app.state.registry.visible(user):
+        if needle and not any(needle in x.lower() for x in (entry.name, entry.sweep_id, entry.owner)):
+            continue
+        s = to_public(entry, request)
+        if state in ("failed", "diverged"):
+            if not s.counts.get(state):
+                continue
+        elif state and s.state != state:
+            continue
+        out.append(s)
+    return out
+
+
+Q = Annotated[str, Query(max_length=200)]
+State = Annotated[str, Query(max_length=20, pattern="^(" + "|".join(v.STATE_FILTERS) + ")$")]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+
+
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, token: Annotated[str | None, Query(max_length=512)] = None) -> Response:
-    """The caller's sweeps; `?token=` signs the browser in (HttpOnly cookie, read-only use) and redirects."""
-    book = request.app.state.tokens
-    if token is not None and book.enabled:
+def index(
+    request: Request,
+    token: Annotated[str | None, Query(max_length=512)] = None,
+    q: Q = "",
+    state: State = "",
+    offset: Offset = 0,
+) -> Response:
+    """The caller's sweeps (filter, pages of 50); `?token=` signs the browser in and redirects."""
+    if token is not None and request.app.state.tokens.enabled:
         return _sign_in(request, token)
     try:
         user = resolve_user(request)
     except AuthError as exc:
         return _login(f"Sign in with your API token ({exc.message}).", 401)
-    registry = request.app.state.registry
-    sweeps = [to_public(e, request) for e in registry.visible(user)[:200]]
-    page = _template("index.html").substitute(
-        user=html.escape(user.name + (" (admin)" if user.admin else "")),
-        dashboard=html.escape(dashboard_url(request) or "#"),
-        rows="\n".join(_row(s) for s in sweeps),
-        count=len(registry.visible(user)),
+    found = matching(request, user, q, state)
+    shown = found[offset : offset + PAGE]
+    return _html(
+        request,
+        user,
+        "Sweeps",
+        "index",
+        q=v.e(q),
+        state_options=v.state_options(state),
+        rows="\n".join(v.sweep_row(s) for s in shown),
+        offset=offset,
+        limit=PAGE,
+        count=len(found),
+        pager=v.pager(q, state, offset, PAGE, len(found)),
     )
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/ui/api/sweeps")
+def list_page(request: Request, q: Q = "", state: State = "", offset: Offset = 0) -> JSONResponse:
+    """What the list page polls: one page of the filtered sweeps as HTML rows, and the pager."""
+    user = resolve_user(request)
+    found = matching(request, user, q, state)
+    rows = [v.sweep_row(s) for s in found[offset : offset + PAGE]]
+    pager = v.pager(q, state, offset, PAGE, len(found))
+    return JSONResponse({"rows": rows, "count": len(found), "pager": pager}, headers=NO_STORE)
+
+
+@router.get("/ui/submit", response_class=HTMLResponse)
+def submit_page(request: Request) -> Response:
+    """Paste or upload a definition; the page validates it live with `POST /sweeps/validate`."""
+    try:
+        user = resolve_user(request)
+    except AuthError as exc:
+        return _login(f"Sign in with your API token ({exc.message}).", 401)
+    return _html(request, user, "Submit", "submit", example=v.e(example_yaml()))
+
+
+def example_yaml() -> str:
+    """The API's example definition, as YAML a user would write."""
+    import yaml
+
+    return yaml.safe_dump(EXAMPLE_DEFINITION, sort_keys=False, default_flow_style=None)
+
+
+@router.get("/ui/sweeps/{sweep_id}", response_class=HTMLResponse)
+def sweep_page(sweep_id: SweepId, request: Request) -> Response:
+    """One sweep: progress, counts, problems, cancel, summary plot, sortable results table."""
+    try:
+        user = resolve_user(request)
+    except AuthError as exc:
+        return _login(f"Sign in with your API token ({exc.message}).", 401)
+    s = to_public(request.app.state.registry.get(sweep_id, user), request)
+    final = s.state in ("done", "cancelled") and not s.counts.get("pending") and not s.counts.get("running")
+    return _html(
+        request,
+        user,
+        s.name,
+        "sweep",
+        id=v.e(s.id),
+        name=v.e(s.name),
+        owner=v.e(s.owner),
+        created=v.e(s.created.strftime("%Y-%m-%d %H:%M UTC") if s.created else "?"),
+        state_badges=v.badges(s),
+        cancel_disabled="disabled" if final else "",
+        bar=v.bar(s.counts, s.n_runs),
+        counts=v.count_chips(s.counts) + f'<span class="chip">{v.finished_label(s.counts, s.n_runs)}</span>',
+        dashboard=v.e(s.dashboard_url or "#"),
+    )
+
+
+@router.get("/ui/sweeps/{sweep_id}/runs/{index}", response_class=HTMLResponse)
+def run_page(sweep_id: SweepId, index: RunIndex, request: Request) -> Response:
+    """One run: its parameters, its summary beside the theory, rates / weights / currents plots."""
+    try:
+        user = resolve_user(request)
+    except AuthError as exc:
+        return _login(f"Sign in with your API token ({exc.message}).", 401)
+    entry = request.app.state.registry.get(sweep_id, user)
+    run = request.app.state.registry.store.read_run(sweep_id, index)
+    point = {str(k): val for k, val in run["point"].items()}
+    error = run["error"]
+    status = v.e(run["status"])
+    banner = (
+        f'<section class="card alert s-{status}"><b>{status}:</b> {v.e(error)}</section>' if error else ""
+    )
+    return _html(
+        request,
+        user,
+        f"Run {index} of {entry.name}",
+        "run",
+        id=v.e(sweep_id),
+        index=index,
+        name=v.e(entry.name),
+        prev=max(index - 1, 0),
+        next=min(index + 1, entry.n_runs - 1),
+        point=v.e(
+            ", ".join(f"{k} = {json.dumps(val)}" for k, val in point.items())
+            + f", replicate {run['replicate']}"
+        ),
+        status_badge=f'<span class="badge state-{v.e(run["status"])}">{v.e(run["status"])}</span>',
+        error=banner,
+        summary=v.summary_rows(run["summary"]),
+        params=v.param_rows(run["params"], set(point)),
+    )
