@@ -113,7 +113,8 @@ def _close_client(client: object) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for `settings` (default: from PBN_* environment); tokens are read here (fail fast)."""
     settings = settings or get_settings()
-    app = FastAPIOffline(  # /docs and /redoc with Swagger UI and ReDoc served from the package, no CDN
+    app = FastAPIOffline(  # /docs: Swagger UI served from the package, no CDN (/redoc: routes/pages.py)
+        redoc_url=None,
         title="pbn-sweep",
         version=VERSION,
         summary="Parameter sweeps of plastic balanced spiking networks on Dask, stored in Zarr.",
