@@ -128,10 +128,14 @@ def test_zarr_route_needs_the_token_and_hides_other_users_sweeps(server, sweep_i
     with server.http(ANN) as ann:
         group = ann.get(f"/sweeps/{sweep_id}/zarr/zarr.json").raise_for_status().json()
         assert group["node_type"] == "group" and "status" in group["consolidated_metadata"]["metadata"]
-        assert (
-            ann.get(f"/sweeps/{sweep_id}/zarr/status/c.0").content
-            == (server.settings.data / "sweeps" / f"{sweep_id}.zarr" / "status" / "c.0").read_bytes()
-        )
+        stored = server.settings.data / "sweeps" / f"{sweep_id}.zarr"
+        chunk = ann.get(f"/sweeps/{sweep_id}/zarr/current_e/c.3.0.0").raise_for_status().content
+        assert chunk == (stored / "current_e" / "c.3.0.0").read_bytes()  # large arrays: the file, by run
+        members = group["consolidated_metadata"]["metadata"]
+        status = members["status"]  # small arrays: one chunk for all runs (one request, not one per run)
+        assert status["chunk_grid"]["configuration"]["chunk_shape"] == status["shape"] == [8]
+        assert ann.get(f"/sweeps/{sweep_id}/zarr/status/c.0").status_code == 200
+        assert ann.get(f"/sweeps/{sweep_id}/zarr/status/c.1").status_code == 404  # not a key of the view
         assert ann.put(f"/sweeps/{sweep_id}/zarr/status/c.0", content=b"x").status_code == 405
 
 
@@ -161,3 +165,28 @@ def test_zarr_route_refuses_keys_outside_the_store(server, sweep_id, key):
     status = int(answer.split(b" ", 2)[1])
     assert status in (404, 422), answer[:300]
     assert b"not for http" not in answer and b"root:" not in answer
+
+
+def test_remote_status_follows_a_running_sweep(server):
+    import zarr
+    from zarr.storage import FsspecStore
+
+    definition = small_sweep("follow", n_values=tuple(range(300, 900, 100)), T=3000.0)
+    with server.http(ANN) as http:
+        sweep_id = http.post("/sweeps", json=definition).raise_for_status().json()["id"]
+        url = f"{server.url}/sweeps/{sweep_id}/zarr"
+        options = {"headers": {"Authorization": f"Bearer {ANN}"}}
+
+        def remote_status() -> list[int]:
+            group = zarr.open_group(
+                FsspecStore.from_url(url, storage_options=options, read_only=True), mode="r"
+            )
+            return group["status"][:].tolist()
+
+        wait_for(http, sweep_id, lambda s: s["counts"]["done"] >= 1)
+        before = remote_status()  # read (and cached by the server) while runs are still pending
+        wait_for(http, sweep_id)
+    after = remote_status()
+    local = zarr.open_group(str(server.settings.data / "sweeps" / f"{sweep_id}.zarr"), mode="r")
+    assert after == local["status"][:].tolist() and len(set(after)) == 1 and after != [0] * 6
+    assert before != after and 2 in before  # the first read saw a sweep in progress

@@ -1,10 +1,9 @@
 """A sweep's Zarr store over HTTP, read-only, with the same token and per-user isolation as every sweep route.
 
 `xr.open_zarr("<server>/sweeps/<id>/zarr", storage_options={"headers": {"Authorization": ...}})` works from
-any machine: the group's `zarr.json` is answered with the consolidated metadata of its arrays (assembled
-here from their own `zarr.json`, nothing is written to the store), so a client needs no directory listing,
-and every chunk is one GET of one file. A key that names no file of the store answers 404 (zarr reads a
-missing chunk as its fill value).
+any machine. What is served is service.zarr_view's view of the store: consolidated group metadata (no
+listing needed), the small per-run arrays as one chunk each, every other chunk as the file on disk. A key
+that names nothing in the store answers 404 (zarr reads a missing chunk as its fill value).
 """
 
 from __future__ import annotations
@@ -12,11 +11,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path as FsPath
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
+from service import zarr_view
 from service.api.deps import RegistryDep, StoreDep, SweepId
 from service.auth import CurrentUser
 from service.errors import NotFoundError
@@ -29,26 +29,15 @@ ZarrKey = Annotated[
 ]
 
 
-def store_file(root: FsPath, key: str) -> FsPath:
+def store_file(root: FsPath, key: str, must_exist: bool = True) -> FsPath:
     """The file of `key` inside `root`, or NotFoundError (traversal, hidden, temporary or absent)."""
     parts = key.split("/")
     if not all(SEGMENT.match(p) for p in parts) or key.endswith(".partial"):
         raise NotFoundError(f"key {key!r}: no such key in the store", field="key")
     path = root.joinpath(*parts).resolve()
-    if not path.is_relative_to(root.resolve()) or not path.is_file():
+    if not path.is_relative_to(root.resolve()) or (must_exist and not path.is_file()):
         raise NotFoundError(f"key {key!r}: no such key in the store", field="key")
     return path
-
-
-def consolidated_group(root: FsPath) -> bytes:
-    """The group's zarr.json with its members' metadata inlined (zarr v3 `consolidated_metadata`)."""
-    group = json.loads((root / "zarr.json").read_text())
-    members: dict[str, Any] = {}
-    for meta in sorted(root.glob("*/zarr.json")):
-        if SEGMENT.match(meta.parent.name):
-            members[meta.parent.name] = json.loads(meta.read_text())
-    group["consolidated_metadata"] = {"kind": "inline", "must_understand": False, "metadata": members}
-    return json.dumps(group).encode()
 
 
 @router.get(
@@ -63,7 +52,19 @@ def read_zarr_key(
     registry.get(sweep_id, user)
     root = store.path(sweep_id)
     if key == "zarr.json":
-        return Response(consolidated_group(root), media_type="application/json")
-    path = store_file(root, key)
-    media = "application/json" if path.name == "zarr.json" else "application/octet-stream"
-    return Response(path.read_bytes(), media_type=media)
+        return Response(zarr_view.group_json(root), media_type="application/json")
+    name, _, rest = key.partition("/")
+    store_file(root, f"{name}/zarr.json")  # the array exists (and the key stays inside the store)
+    meta = zarr_view.stored_meta(root, name)
+    if rest == "zarr.json":
+        return Response(json.dumps(zarr_view.served_meta(meta)).encode(), media_type="application/json")
+    if not zarr_view.coalesced(meta):
+        return Response(store_file(root, key).read_bytes(), media_type="application/octet-stream")
+    store_file(root, key, must_exist=False)
+    try:
+        data = zarr_view.coalesced_chunk(root, name, key)
+    except KeyError:
+        data = None
+    if data is None:
+        raise NotFoundError(f"key {key!r}: no such key in the store", field="key")
+    return Response(data, media_type="application/octet-stream")
