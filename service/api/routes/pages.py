@@ -18,6 +18,7 @@ from service.api.routes.results import RunIndex
 from service.api.routes.sweeps import dashboard_url, to_public
 from service.auth import COOKIE, User, resolve_user
 from service.errors import AuthError
+from service.registry import SweepEntry
 from service.schemas import EXAMPLE_DEFINITION, SweepPublic
 
 router = APIRouter(include_in_schema=False)
@@ -56,21 +57,25 @@ def _html(request: Request, user: User, title: str, tpl: str, /, **values: objec
     return HTMLResponse(body, headers=NO_STORE)
 
 
-def matching(request: Request, user: User, q: str, state: str) -> list[SweepPublic]:
-    """The caller's sweeps, newest first, whose name/id/owner contain `q` and that are in `state`."""
+def matching(request: Request, user: User, q: str, state: str) -> list[SweepEntry]:
+    """The caller's sweeps, newest first, whose name/id/owner contain `q` and that are in `state`
+    (decided from the registry's memory; only the page shown is turned into public views)."""
     needle = q.strip().lower()
     out = []
     for entry in request.app.state.registry.visible(user):
         if needle and not any(needle in x.lower() for x in (entry.name, entry.sweep_id, entry.owner)):
             continue
-        s = to_public(entry, request)
         if state in ("failed", "diverged"):
-            if not s.counts.get(state):
+            if not getattr(entry.progress, state, 0):
                 continue
-        elif state and s.state != state:
+        elif state and entry.state != state:
             continue
-        out.append(s)
+        out.append(entry)
     return out
+
+
+def page_of(request: Request, entries: list[SweepEntry], offset: int) -> list[SweepPublic]:
+    return [to_public(e, request) for e in entries[offset : offset + PAGE]]
 
 
 Q = Annotated[str, Query(max_length=200)]
@@ -94,7 +99,7 @@ def index(
     except AuthError as exc:
         return _login(f"Sign in with your API token ({exc.message}).", 401)
     found = matching(request, user, q, state)
-    shown = found[offset : offset + PAGE]
+    shown = page_of(request, found, offset)
     return _html(
         request,
         user,
@@ -115,7 +120,7 @@ def list_page(request: Request, q: Q = "", state: State = "", offset: Offset = 0
     """What the list page polls: one page of the filtered sweeps as HTML rows, and the pager."""
     user = resolve_user(request)
     found = matching(request, user, q, state)
-    rows = [v.sweep_row(s) for s in found[offset : offset + PAGE]]
+    rows = [v.sweep_row(s) for s in page_of(request, found, offset)]
     pager = v.pager(q, state, offset, PAGE, len(found))
     return JSONResponse({"rows": rows, "count": len(found), "pager": pager}, headers=NO_STORE)
 
