@@ -116,9 +116,10 @@ def main() -> None:
     parser.add_argument("--sweeps", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--data", type=Path, help="Keep the store here (a second run reuses its sweeps)")
     args = parser.parse_args()
     with (
-        tempfile.TemporaryDirectory() as data,
+        tempfile.TemporaryDirectory() as tmp,
         LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster,
     ):
         data = args.data or Path(tmp)
