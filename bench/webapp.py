@@ -102,11 +102,13 @@ def time_dataset(live: LiveServer, runs: int, repeat: int) -> None:
         sweep = pbn.sweep(sweep_id)
         lazy = median_s(lambda: sweep.dataset(direct=False), repeat)
         full = median_s(lambda: sweep.dataset(direct=False).load(), repeat)
+        eager = median_s(lambda: sweep.dataset(direct=False, lazy=False), repeat)
         ds = sweep.dataset(direct=False)
         one = median_s(lambda: ds["current_e"].isel(replicate=17).values, repeat)
     print(
         f"{runs}-run sweep: local open_sweep {local:.2f} s; over HTTP: lazy open {lazy:.2f} s, "
-        f"open + load everything {full:.2f} s, one run's currents after open {1000 * one:.0f} ms "
+        f"open + load everything {full:.2f} s (lazy=False: {eager:.2f} s), "
+        f"one run's currents after open {1000 * one:.0f} ms "
         f"(median of {repeat})"
     )
 

@@ -6,12 +6,13 @@
                                       offset: params.get("offset") || "0" });
   const body = document.querySelector("#sweeps tbody");
   const pager = document.getElementById("pager");
+  let shown = body.innerHTML;
 
   async function refresh() {
     try {
       const page = await PBN.api("/ui/api/sweeps?" + query);
       const html = page.rows.join("\n");
-      if (body.dataset.html !== html) { body.innerHTML = html; body.dataset.html = html; }
+      if (shown !== html) { body.innerHTML = html; shown = html; }
       pager.innerHTML = page.pager;
     } catch (e) { /* server restarting or signed out: keep the last view */ }
   }
