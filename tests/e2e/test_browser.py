@@ -4,6 +4,7 @@ error at its field, filter and page the list, and the API docs with no network b
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlparse
 
 import httpx
@@ -129,6 +130,13 @@ def test_browser_shows_a_validation_error_at_its_field(browser, server):
     page.fill("#definition", "name: typo\ngrid:\n  N: [200, 400\n")
     page.wait_for_selector("#errors .error[data-field=definition]")
     assert "line" in page.inner_text("#errors")
+    uploaded = small_sweep("uploaded", n_values=(100, 120, 140)) | {"replicates": 3}
+    page.set_input_files(
+        "#file",
+        files=[{"name": "s.json", "mimeType": "application/json", "buffer": json.dumps(uploaded).encode()}],
+    )
+    page.wait_for_function("document.querySelector('#submit').textContent === 'Submit 9 runs'")
+    assert page.inner_text("#errors") == "" and "uploaded" in page.input_value("#definition")
     page.close()
 
 
