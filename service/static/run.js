@@ -5,7 +5,7 @@
   const box = document.getElementById("currents");
   const { id, index } = document.getElementById("run").dataset;
   const NS = "http://www.w3.org/2000/svg";
-  const LINES = [["current_e_mean", "E input", "#1f77b4"], ["current_i_mean", "I input", "#d62728"],
+  const LINES = [["current_e_mean", "E input", "#d62728"], ["current_i_mean", "I input", "#1f77b4"],
                  ["current_x_mean", "X input", "#7f7f7f"]];
 
   function svg(tag, attrs) {
