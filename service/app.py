@@ -9,11 +9,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.fastpath import StatusFastPath
-from service.api.routes import cluster, health, pages, results, session, sweeps
+from service.api.routes import cluster, health, pages, results, session, submit, sweeps, zarr
 from service.auth import load_tokens
 from service.errors import install_exception_handlers
 from service.local_guard import LocalOnly
@@ -123,7 +124,8 @@ def _close_client(client: object) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for `settings` (default: from PBN_* environment); tokens are read here (fail fast)."""
     settings = settings or get_settings()
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs: Swagger UI served from the package, no CDN (/redoc: routes/pages.py)
+        redoc_url=None,
         title="pbn-sweep",
         version=package_version(),
         summary="Parameter sweeps of plastic balanced spiking networks on Dask, stored in Zarr.",
@@ -137,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.metrics = ServiceMetrics()
     install_exception_handlers(app)
-    for module in (sweeps, results, cluster, health, session, pages):
+    for module in (submit, sweeps, results, zarr, cluster, health, session, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

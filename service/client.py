@@ -231,11 +231,11 @@ class Sweep:
         """One run: parameters, summary and time series."""
         return self.client.request("GET", f"/sweeps/{self.id}/runs/{index}").json()
 
-    def dataset(self, direct: bool | None = None) -> Any:
-        """The sweep as an xarray.Dataset. Direct (default when this machine sees the server's store):
-        the labelled Zarr dataset; otherwise built from the summary table over HTTP (scalars by `run`)."""
-        import xarray as xr
-
+    def dataset(self, direct: bool | None = None, lazy: bool = True) -> Any:
+        """The sweep as the labelled xarray.Dataset of `worker.results.open_sweep` (grid axes, time series,
+        weight samples, currents). Direct (default when this machine sees the server's store_path): from
+        the files; otherwise over HTTP from `GET /sweeps/{id}/zarr/...` with this client's token, reading
+        only the chunks used (`lazy`: result arrays stay dask arrays until used)."""
         store = self.status().get("store_path")
         if direct is None:
             direct = bool(store) and Path(cast(str, store)).exists()
@@ -248,7 +248,20 @@ class Sweep:
                     "use direct=False to read over HTTP"
                 )
             return open_sweep(str(Path(store).parent.parent), self.id)
-        table = self.results()
-        if "index" in table:
-            table = table.set_index("index").rename_axis("run")
-        return xr.Dataset.from_dataframe(table)
+        http = self.client.http
+        return open_remote(self.client.url, self.id, http.headers.get("authorization"), lazy=lazy)
+
+
+def open_remote(url: str, sweep_id: str, authorization: str | None = None, lazy: bool = True) -> Any:
+    """Open a sweep's store over HTTP (fsspec + aiohttp) and label it like `open_sweep`."""
+    import xarray as xr
+    from zarr.storage import FsspecStore
+
+    from worker.results import label_sweep
+
+    headers = {"Authorization": authorization} if authorization else {}
+    store = FsspecStore.from_url(
+        f"{url.rstrip('/')}/sweeps/{sweep_id}/zarr", storage_options={"headers": headers}, read_only=True
+    )
+    raw = xr.open_zarr(store, consolidated=True, chunks={} if lazy else None)
+    return label_sweep(raw, dict(raw.attrs), lazy=lazy)

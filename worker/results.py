@@ -33,8 +33,15 @@ def open_sweep(
     (spike rasters are loaded only when named there).
     """
     store = as_store(store)
-    attrs = store.attrs(sweep_id)
     raw = xr.open_zarr(str(store.path(sweep_id)), consolidated=False, chunks=None)
+    return label_sweep(raw, store.attrs(sweep_id), variables)
+
+
+def label_sweep(
+    raw: xr.Dataset, attrs: dict[str, Any], variables: list[str] | None = None, lazy: bool = False
+) -> xr.Dataset:
+    """`open_sweep` for a store already opened (local or over HTTP): `lazy` keeps the result arrays as dask
+    arrays of the store's chunks (read when used); status, error, summary and time axes are read now."""
     axes = [*attrs["axes"], {"dim": "replicate", "kind": "replicate", "keys": [], "size": _reps(attrs)}]
     shape = tuple(int(a["size"]) for a in axes)
     dims = tuple(a["dim"] for a in axes)
@@ -54,7 +61,8 @@ def open_sweep(
         if var.dims[:1] != ("run",) or var.ndim < 2 or name == "summary":
             continue
         if name in wanted or (variables is None and "spike" not in var.dims):
-            data_vars[str(name)] = (dims + var.dims[1:], var.values.reshape(shape + var.shape[1:]))
+            values = var.data if lazy else var.values
+            data_vars[str(name)] = (dims + var.dims[1:], values.reshape(shape + var.shape[1:]))
     ds = xr.Dataset(data_vars, coords=coords)
     ds = _time_coordinates(ds)
     ds.attrs = _flat_attrs(attrs)

@@ -39,6 +39,7 @@ def to_public(entry: SweepEntry, request: Request) -> SweepPublic:
             "run0": f"{base}/runs/0",
             "rates": f"{base}/plots/rates.png",
             "weights": f"{base}/plots/weights.png",
+            "zarr": f"{base}/zarr",
         },
     )
 

@@ -1,55 +1,74 @@
-// Live progress: poll GET /sweeps (same-origin; the browser cookie authenticates reads) and redraw rows.
+// Shared helpers of the web app: same-origin calls to the REST API, and small DOM builders.
 "use strict";
-const FINAL = new Set(["done", "cancelled", "stopped"]);
+const PBN = (() => {
+  const ORDER = ["done", "reused", "diverged", "failed", "cancelled", "running", "pending"];
+  const FINAL = new Set(["done", "cancelled", "stopped"]);
 
-function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
+  class ApiError extends Error {
+    constructor(status, detail) {
+      super(Array.isArray(detail) ? detail.map((d) => d.msg).join("; ") : String(detail));
+      this.status = status;
+      this.detail = detail;
+    }
+  }
 
-function link(href, text) { const a = document.createElement("a"); a.href = href; a.textContent = text; return a; }
+  // fetch JSON from the API; the browser's cookie signs the call, the header allows writes by cookie
+  async function api(path, options = {}) {
+    const headers = { "X-PBN-Web": "1", ...(options.headers || {}) };
+    const r = await fetch(path, { credentials: "same-origin", ...options, headers });
+    const text = await r.text();
+    let body = text;
+    try { body = text ? JSON.parse(text) : null; } catch (e) { /* not JSON */ }
+    if (!r.ok) throw new ApiError(r.status, body && body.detail !== undefined ? body.detail : text);
+    return body;
+  }
 
-function row(s) {
-  const tr = document.createElement("tr");
-  tr.id = "sweep-" + s.id;
-  tr.className = "state-" + s.state;
-  const name = document.createElement("td");
-  name.appendChild(link(s.links.self, s.name));
-  name.appendChild(document.createTextNode(" (" + s.id + ")"));
-  tr.appendChild(name);
-  tr.appendChild(cell(s.owner));
-  tr.appendChild(cell(s.state));
-  const prog = document.createElement("td");
-  const bar = document.createElement("span"); bar.className = "bar";
-  const fill = document.createElement("div"); fill.style.width = (100 * s.progress).toFixed(1) + "%";
-  bar.appendChild(fill); prog.appendChild(bar);
-  const pct = document.createElement("span"); pct.className = "pct";
-  pct.textContent = " " + Math.round(100 * s.progress) + "%";
-  prog.appendChild(pct);
-  prog.dataset.progress = s.progress;
-  tr.appendChild(prog);
-  const c = s.counts;
-  const runs = cell((c.done || 0) + (c.reused || 0) + (c.diverged || 0) + "/" + s.n_runs +
-                    (c.failed ? " (" + c.failed + " failed)" : ""));
-  if (c.failed) runs.className = "failed";
-  tr.appendChild(runs);
-  tr.appendChild(cell(s.eta_s == null ? "" : Math.round(s.eta_s) + " s"));
-  const links = document.createElement("td");
-  links.appendChild(link(s.links.csv, "csv")); links.appendChild(document.createTextNode(" "));
-  links.appendChild(link(s.links.results, "json")); links.appendChild(document.createTextNode(" "));
-  links.appendChild(link(s.links.rates, "rates")); links.appendChild(document.createTextNode(" "));
-  links.appendChild(link(s.links.weights, "weights"));
-  tr.appendChild(links);
-  return tr;
-}
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else node.setAttribute(k, v);
+    }
+    for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return node;
+  }
 
-async function refresh() {
-  try {
-    const r = await fetch("/sweeps?limit=200", { credentials: "same-origin" });
-    if (!r.ok) return;
-    const page = await r.json();
-    const body = document.querySelector("#sweeps tbody");
-    body.replaceChildren(...page.data.map(row));
-    document.getElementById("count").textContent = page.count + " sweeps";
-  } catch (e) { /* server restarting: keep the last view */ }
-}
+  function badge(text, status) { return el("span", { class: "badge state-" + status }, text); }
 
-refresh();
-setInterval(refresh, 2000);
+  function badges(s) {
+    const out = [badge(s.state, s.state)];
+    for (const k of ["failed", "diverged"]) if (s.counts[k]) out.push(" ", badge(s.counts[k] + " " + k, k));
+    return out;
+  }
+
+  function bar(counts, n) {
+    const b = el("span", { class: "bar", role: "img", "aria-label": finishedLabel(counts, n) });
+    for (const k of ORDER) {
+      if (!counts[k] || !n) continue;
+      b.append(el("span", { class: "seg s-" + k, style: "width:" + (100 * counts[k] / n).toFixed(3) + "%",
+                            title: counts[k] + " " + k }));
+    }
+    return b;
+  }
+
+  function finishedLabel(c, n) {
+    return ((c.done || 0) + (c.reused || 0) + (c.diverged || 0)) + "/" + n + " with results";
+  }
+
+  function chips(counts) {
+    return ORDER.filter((k) => counts[k]).map((k) => el("span", { class: "chip s-" + k }, el("b", {}, counts[k]), " " + k));
+  }
+
+  function num(x) {
+    if (x === null || x === undefined || (typeof x === "number" && !isFinite(x))) return "—";
+    if (typeof x !== "number") return String(x);
+    if (Number.isInteger(x)) return String(x);
+    return Number(x.toPrecision(4)).toString();
+  }
+
+  function settled(s) { return FINAL.has(s.state) && !s.counts.pending && !s.counts.running; }
+
+  return { api, ApiError, el, badge, badges, bar, chips, num, finishedLabel, settled, ORDER, FINAL };
+})();

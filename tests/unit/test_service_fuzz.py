@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -27,12 +29,14 @@ def fuzz_server(local_cluster, tmp_path_factory):
 
 OPERATIONS = [
     ("POST", "/sweeps"),
+    ("POST", "/sweeps/validate"),
     ("GET", "/sweeps"),
     ("GET", "/sweeps/{sweep_id}"),
     ("DELETE", "/sweeps/{sweep_id}"),
     ("GET", "/sweeps/{sweep_id}/results"),
     ("GET", "/sweeps/{sweep_id}/runs/{index}"),
     ("GET", "/sweeps/{sweep_id}/plots/{name}.png"),
+    ("GET", "/sweeps/{sweep_id}/zarr/{key}"),
     ("GET", "/cluster"),
     ("GET", "/health"),
     ("GET", "/metrics"),
@@ -125,3 +129,17 @@ def test_fuzz_plots_on_a_real_sweep(fuzz_server, seed_sweep, name, stat, x, run)
     with fuzz_server.http(TOKEN) as http:
         response = http.get(f"/sweeps/{seed_sweep}/plots/{name}.png", params=params)
     assert response.status_code < 500, (params, response.text[:300])
+
+
+KEY_PART = st.sampled_from(["zarr.json", "status", "c.0", "c.0.0", "..", ".", "", "%2e%2e", "summary", "x"])
+
+
+@given(parts=st.lists(st.one_of(KEY_PART, TEXT), min_size=1, max_size=4))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+)
+def test_fuzz_zarr_keys_on_a_real_sweep(fuzz_server, seed_sweep, parts):
+    key = "/".join(urllib.parse.quote(p, safe="%") for p in parts)
+    with fuzz_server.http(TOKEN) as http:
+        response = http.get(f"/sweeps/{seed_sweep}/zarr/{key}")
+    assert response.status_code in (200, 307, 404, 422), (key, response.status_code, response.text[:300])
