@@ -26,7 +26,7 @@ from sim.cost import DEFAULT_MODEL, CostModel, cpu_seconds
 from worker import calibration
 from worker.admission import SweepEstimate, estimate_sweep, memory_budget, worker_threads
 from worker.errors import StoreUnwritableError
-from worker.runner import PlanItem, SweepProgress, SweepRunner, progress_from_store
+from worker.runner import PlanItem, SweepProgress, SweepRunner, plan_runs, progress_from_store
 from worker.status import UNFINISHED, SweepState
 from worker.store import SweepStore
 from worker.sweep import RunSpec, SweepDefinition, prepare_sweep
@@ -130,8 +130,7 @@ class Registry:
     # ---- submitting and running ---------------------------------------------------------------
     def submit(self, defn: SweepDefinition, user: User) -> tuple[SweepEntry, int, SweepEstimate]:
         """Count, expand once, check limits and quota, create the store group, plan once, queue."""
-        model = calibration.load(self.settings.data)
-        runs = prepare_sweep(defn, self.settings, model, memory_budget(self.client))
+        runs, model = self._prepare(defn)
         cost = sum(cpu_seconds(r.params, model) for r in runs)
         self.scheduler.reserve(user.name, cost)
         try:
@@ -149,6 +148,20 @@ class Registry:
         self._queue(entry, reserved=True)
         self.metrics.sweeps_submitted.inc()
         return entry, n_reused, estimate
+
+    def _prepare(self, defn: SweepDefinition) -> tuple[list[RunSpec], CostModel]:
+        """The one submission path (worker.sweep.prepare_sweep) with this server's limits, calibration and
+        the cluster's memory budget."""
+        model = calibration.load(self.settings.data)
+        return prepare_sweep(defn, self.settings, model, memory_budget(self.client)), model
+
+    def preview(
+        self, defn: SweepDefinition, user: User
+    ) -> tuple[list[RunSpec], list[PlanItem], SweepEstimate]:
+        """What `submit` would do, creating nothing: the runs, the plan (run or reuse) and the estimate."""
+        runs, model = self._prepare(defn)
+        plan = plan_runs(self.store, [r.cache_key for r in runs], user.name)
+        return runs, plan, estimate_sweep(runs, worker_threads(self.client), model)
 
     def _queue(self, entry: SweepEntry, reserved: bool = False) -> None:
         entry.state = "queued"

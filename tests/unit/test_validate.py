@@ -18,7 +18,7 @@ def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("validate-data")
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         settings = Settings(
-            data=data, scheduler=cluster.scheduler_address, tokens=f"{TOKEN}=val", max_runs_per_sweep=20
+            data=data, scheduler=cluster.scheduler_address, tokens=f"{TOKEN}=val", max_runs=20
         )
         with LiveServer(settings) as live, live.http(TOKEN) as http:
             yield live, http

@@ -17,11 +17,8 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import RegistryDep
 from service.auth import CurrentUser
-from service.errors import SweepTooLargeError
-from service.registry import count_runs
 from worker.errors import SweepValidationError
-from worker.runner import plan_runs
-from worker.sweep import SweepDefinition, check_limits, expand_sweep, load_definition
+from worker.sweep import SweepDefinition, load_definition
 
 router = APIRouter(prefix="/sweeps", tags=["sweeps"])
 PREVIEW_RUNS = 200
@@ -50,6 +47,9 @@ class SweepPreview(BaseModel):
     axes: dict[str, list[Any]] = Field(description="Swept parameters and their values")
     runs: list[PlannedRun] = Field(description=f"The first {PREVIEW_RUNS} runs")
     definition: dict[str, Any] = Field(description="The definition as JSON (what `POST /sweeps` takes)")
+    estimate: dict[str, Any] = Field(
+        default_factory=dict, description="Estimated cost, as in the answer of `POST /sweeps` (sim.cost)"
+    )
 
 
 async def read_definition(request: Request) -> SweepDefinition:
@@ -84,14 +84,7 @@ async def read_definition(request: Request) -> SweepDefinition:
 async def validate_sweep(request: Request, registry: RegistryDep, user: CurrentUser) -> SweepPreview:
     """Dry run of `POST /sweeps`: validate, expand and limit-check a definition, plan reuse, estimate cost."""
     defn = await read_definition(request)
-    n = count_runs(defn)
-    if n > registry.limits.max_runs:
-        raise SweepTooLargeError(
-            f"max_runs: the definition expands to {n} runs; the limit is {registry.limits.max_runs}"
-        )
-    runs = expand_sweep(defn)
-    check_limits(runs, registry.limits)
-    plan = plan_runs(registry.store, [r.cache_key for r in runs])
+    runs, plan, estimate = registry.preview(defn, user)
     actions = Counter(item.action for item in plan)
     cost = [r.params.neuron_seconds() for r in runs]
     axes = {**defn.grid, **defn.zip}
@@ -111,4 +104,5 @@ async def validate_sweep(request: Request, registry: RegistryDep, user: CurrentU
             for r, i in zip(runs[:PREVIEW_RUNS], plan, strict=False)
         ],
         definition=defn.model_dump(mode="json"),
+        estimate=estimate.to_dict(),
     )
