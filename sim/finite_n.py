@@ -43,18 +43,32 @@ class FiniteState:
     ok: bool
 
 
-def _block_inputs(p: SimParams, mf: MeanField, j: np.ndarray, r: np.ndarray, var: np.ndarray):
-    """Per population: effective noise D, threshold shift, quenched input s.d. at rates r (kHz)."""
+def shared_tau(p: SimParams) -> float:
+    """Correlation time of the net shared input with correlated X (ms): X synapse plus jitter width.
+
+    The pairwise X cross-covariance is a Gaussian of s.d. sqrt(2) taujitter; an exponential
+    autocovariance of the same area and peak has time constant sqrt(pi) taujitter.
+    """
+    return p.taux + math.sqrt(math.pi) * p.taujitter
+
+
+def _block_inputs(p: SimParams, mf: MeanField, j: np.ndarray, r: np.ndarray, var: np.ndarray, shared=None):
+    """Per population: effective noise D, threshold shift, quenched input s.d. at rates r (kHz).
+
+    `shared` (mV²/ms per population) is the intensity of the net shared input that correlated X
+    leaves after the recurrent cancellation (zero for c = 0).
+    """
     nrn_tau = p.Cm / p.gL
     qx = p.Nx / p.N
-    taus = np.array([p.taue, p.taui, p.taux])
+    taus = np.array([p.taue, p.taui, p.taux, shared_tau(p)])
+    shared = np.zeros(2) if shared is None else shared
     noise, shift, sig = np.zeros(2), np.zeros(2), np.zeros(2)
     jx, px = (p.jex, p.jix), (p.p_ex, p.p_ix)
     rr = np.maximum(r, 0.0)
     for a in range(2):
         w = mf.charge * j[a]
         pa = mf.p[a]
-        intens = np.array([*(pa * mf.q * w**2 * rr), px[a] * qx * jx[a] ** 2 * mf.rx])
+        intens = np.array([*(pa * mf.q * w**2 * rr), px[a] * qx * jx[a] ** 2 * mf.rx, shared[a]])
         noise[a], shift[a] = eif.filtered_noise(nrn_tau, intens, taus)
         quenched = mf.q * w**2 * pa * ((1 - pa) * rr**2 + var)
         sig[a] = math.sqrt(float(np.sum(quenched)) + qx * jx[a] ** 2 * px[a] * (1 - px[a]) * mf.rx**2)
@@ -64,7 +78,9 @@ def _block_inputs(p: SimParams, mf: MeanField, j: np.ndarray, r: np.ndarray, var
 def _population(nrn: eif.Neuron, mu: float, D: float, shift: float, sig: float, stats: bool = False):
     """Mean and s.d. of rates over the quenched Gaussian input spread; optionally gain and CV² too."""
     base = mu - nrn.gL * shift
-    vals = np.array([eif.rate_cv2(nrn, base + sig * z, D) if stats else (eif.rate(nrn, base + sig * z, D), 0) for z in _Z])
+    vals = np.array(
+        [eif.rate_cv2(nrn, base + sig * z, D) if stats else (eif.rate(nrn, base + sig * z, D), 0) for z in _Z]
+    )
     rates = vals[:, 0]
     m = float(_WZ @ rates)
     sd = math.sqrt(max(float(_WZ @ rates**2) - m * m, 0.0))
@@ -76,13 +92,38 @@ def _population(nrn: eif.Neuron, mu: float, D: float, shift: float, sig: float, 
     return m, sd, float(_WZ @ g), float(_WZ @ g_sd), float(_WZ @ (rates * cv2)) / max(m, 1e-12)
 
 
-def solve(params: SimParams, j: np.ndarray | None = None, mf: MeanField | None = None) -> FiniteState:
-    """Self-consistent finite-N rates for weights j (default: initial weights) [post, pre]."""
+def solve(
+    params: SimParams,
+    j: np.ndarray | None = None,
+    mf: MeanField | None = None,
+    uniform: tuple[bool, bool] = (False, False),
+) -> FiniteState:
+    """Self-consistent finite-N rates for weights j (default: initial weights) [post, pre].
+
+    With correlated input (c > 0) the net shared input depends on the gains, so the state is
+    re-solved with it a few times (it changes the rates by a few per cent). `uniform[a]` marks a
+    population whose plastic inputs have equalised its cells' rates (a homeostatic rule onto it):
+    no quenched spread there.
+    """
     from sim.theory import initial_weights
 
-    p = params
-    mf = mean_field(p) if mf is None else mf
-    j = initial_weights(p) if j is None else j
+    mf = mean_field(params) if mf is None else mf
+    j = initial_weights(params) if j is None else j
+    state = _solve(params, j, mf, np.zeros(2), uniform)
+    for _ in range(3 if mf.c > 0 else 0):
+        if not state.ok:
+            break
+        state = _solve(params, j, mf, shared_intensity(params, mf, state, j), uniform)
+    return state
+
+
+def shared_intensity(p: SimParams, mf: MeanField, state: FiniteState, j: np.ndarray) -> np.ndarray:
+    """Low-frequency intensity of the net shared input mu (mV²/ms): c r_x (u_a / L_a)², u = (W - L^-1/sqrt N)^-1 W_x."""
+    u = np.linalg.solve(mf.W(j) - np.diag(1.0 / state.gain) / p.sqrtN, mf.wx)
+    return mf.c * mf.rx * (u / state.gain) ** 2
+
+
+def _solve(p: SimParams, j: np.ndarray, mf: MeanField, shared: np.ndarray, uniform) -> FiniteState:
     nrn = eif.Neuron.of(p)
     W = mf.W(j)
     drive = mf.wx * mf.rx + mf.stim
@@ -95,7 +136,8 @@ def solve(params: SimParams, j: np.ndarray | None = None, mf: MeanField | None =
     def fun(x: np.ndarray) -> np.ndarray:
         mu, sd = x[:2], x[2:] / 1000.0
         r = rates_of(mu)
-        noise, shift, sig = _block_inputs(p, mf, j, r, sd**2)
+        noise, shift, sig = _block_inputs(p, mf, j, r, sd**2, shared)
+        sig = np.where(uniform, 0.0, sig)
         out = np.zeros(4)
         for a in range(2):
             m, s = _population(nrn, mu[a], noise[a], shift[a], sig[a])
@@ -108,12 +150,23 @@ def solve(params: SimParams, j: np.ndarray | None = None, mf: MeanField | None =
     mu, sd = sol.x[:2], np.abs(sol.x[2:]) / 1000.0
     r = rates_of(mu)
     ok = bool(sol.success and np.all(np.abs(fun(sol.x)) < 1e-4) and np.all(r > 0))
-    noise, shift, sig = _block_inputs(p, mf, j, r, sd**2)
+    noise, shift, sig = _block_inputs(p, mf, j, r, sd**2, shared)
+    sig = np.where(uniform, 0.0, sig)
     stats = [_population(nrn, mu[a], noise[a], shift[a], sig[a], stats=True) for a in range(2)]
     gain = np.array([s[2] for s in stats])
     g_sd = np.array([s[3] for s in stats])
     cv2 = np.array([s[4] for s in stats])
     return FiniteState(r, sd, mu, noise, shift, sig, gain, g_sd, cv2, ok)
+
+
+def rate_nodes(params: SimParams, state: FiniteState, a: int) -> np.ndarray:
+    """Rates (kHz) of population a at the Gauss-Hermite nodes of its quenched input spread (weights _WZ)."""
+    nrn = eif.Neuron.of(params)
+    base = state.mu[a] - nrn.gL * state.shift[a]
+    return np.array([eif.rate(nrn, base + state.sigma_q[a] * z, state.noise[a]) for z in _Z])
+
+
+NODE_WEIGHTS = _WZ
 
 
 def covariances(params: SimParams, state: FiniteState, j: np.ndarray, window_ms: float) -> np.ndarray:

@@ -27,6 +27,20 @@ def _theory(p: SimParams) -> dict[str, float]:
     return {k: float(v) for k, v in predict(p).items()}
 
 
+def _finite_theory(p: SimParams) -> dict[str, float]:
+    """sim.finite_theory.predict_finite: the finite-N prediction (keys in sim.summary_keys, issue 12)."""
+    from sim.finite_theory import predict_finite
+
+    return {k: float(v) for k, v in predict_finite(p).items()}
+
+
+def _convergence(p: SimParams, time_ms, wmean, rate_t, rate_e, rate_i) -> dict[str, float]:
+    """sim.convergence.verdicts: did the weights settle and are the rates stationary (issue 12)."""
+    from sim.convergence import verdicts
+
+    return verdicts(p, time_ms, wmean, rate_t, rate_e, rate_i)
+
+
 def _cov(win_counts: np.ndarray, Ne: int) -> dict[str, float]:
     """sim.analysis.mean_spike_count_cov (population-sum identities of MODEL.md §3.3)."""
     from sim.analysis import mean_spike_count_cov
@@ -84,8 +98,11 @@ def summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_s
         "rate_e_hz": float(neuron_rate[: p.Ne].mean()),
         "rate_i_hz": float(neuron_rate[p.Ne :].mean()),
         **_theory(p),
+        **_finite_theory(p),
         **_end_weights(conn, sizes, sq),
     }
+    time_ms = recording.record_times(p, lay)
+    summary.update(_convergence(p, time_ms, wmean, rate_t, rate_e, rate_i))
     n_done = (n_stop - lay.burn_step + 1) // lay.win_steps if n_stop >= lay.burn_step else 0
     n_win = min(lay.n_windows, n_done)
     summary.update(_cov(rec.win_counts[:n_win], p.Ne) if n_win >= 2 else _nan_cov())
@@ -108,7 +125,7 @@ def summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_s
     return SimResult(
         params=p,
         summary=summary,
-        time_ms=recording.record_times(p, lay),
+        time_ms=time_ms,
         rate_time_ms=rate_t,
         rate_e_hz=rate_e,
         rate_i_hz=rate_i,
