@@ -44,9 +44,8 @@ def main() -> None:
                 t0 = time.time()
                 s = simulate(p.model_copy(update=dict(seed=seed))).summary
                 meas.append((s["rate_e_hz"], s["rate_i_hz"]))
-                print(
-                    f"  {name} N={N} seed={seed}: {s['rate_e_hz']:.3f} {s['rate_i_hz']:.3f} ({time.time() - t0:.0f} s)"
-                )
+                took = time.time() - t0
+                print(f"  {name} N={N} seed={seed}: {s['rate_e_hz']:.3f} {s['rate_i_hz']:.3f} ({took:.0f} s)")
             m = np.array(meas)
             rows.append(
                 dict(
@@ -68,7 +67,8 @@ def main() -> None:
         m, i, f = (np.array(r[k]) for k in ("measured", "inf", "finite"))
         di, df = (i / m - 1) * 100, (f / m - 1) * 100
         print(
-            f"| {r['case']} | {r['N']:,} | {m[0]:.2f}, {m[1]:.2f} | {i[0]:.2f}, {i[1]:.2f} ({di[0]:+.0f} %, {di[1]:+.0f} %)"
+            f"| {r['case']} | {r['N']:,} | {m[0]:.2f}, {m[1]:.2f} "
+            f"| {i[0]:.2f}, {i[1]:.2f} ({di[0]:+.0f} %, {di[1]:+.0f} %)"
             f" | {f[0]:.2f}, {f[1]:.2f} ({df[0]:+.1f} %, {df[1]:+.1f} %) |"
         )
 

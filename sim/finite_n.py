@@ -118,7 +118,10 @@ def solve(
 
 
 def shared_intensity(p: SimParams, mf: MeanField, state: FiniteState, j: np.ndarray) -> np.ndarray:
-    """Low-frequency intensity of the net shared input mu (mV²/ms): c r_x (u_a / L_a)², u = (W - L^-1/sqrt N)^-1 W_x."""
+    """Low-frequency intensity of the net shared input (mV²/ms): c r_x (u_a / L_a)².
+
+    u = (W - L^-1 / sqrt N)^-1 W_x is the finite-N response of the rates to the X population rate.
+    """
     u = np.linalg.solve(mf.W(j) - np.diag(1.0 / state.gain) / p.sqrtN, mf.wx)
     return mf.c * mf.rx * (u / state.gain) ** 2
 

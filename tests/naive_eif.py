@@ -34,7 +34,7 @@ def _run(mu, D, tau_s, n, steps, burn_steps, dt, seed, Cm, gL, EL, VT, DeltaT, V
                 noise = wn_sd * xi
             drift = -gL * (V - EL) + gL * DeltaT * math.exp(min((V - VT) / DeltaT, 50.0)) + mu
             V += (drift * dt + noise) / Cm
-            if V >= Vth:
+            if V >= Vth:  # noqa: SIM300 (Vth is a name, not a constant)
                 V = Vre
                 if k >= burn_steps:
                     t = k * dt
