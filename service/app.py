@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.fastpath import StatusFastPath
-from service.api.routes import cluster, health, pages, results, sweeps
+from service.api.routes import asymptotics, cluster, health, pages, results, sweeps
 from service.auth import load_tokens
 from service.errors import install_exception_handlers
 from service.metrics import ServiceMetrics
@@ -122,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tokens = load_tokens(settings)
     app.state.metrics = ServiceMetrics()
     install_exception_handlers(app)
-    for module in (sweeps, results, cluster, health, pages):
+    for module in (sweeps, results, asymptotics, cluster, health, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
