@@ -51,7 +51,7 @@ def _moments(mu, D, Cm, gL, EL, VT, DeltaT, Vth, Vre, dv):
     """(T1, T2) of the first passage Vre -> Vth in ms, ms²; the grid runs from far below to Vth."""
     s = D / (Cm * Cm)
     sd_v = math.sqrt(max(s, 1e-12) * Cm / gL / 2.0)
-    lo = min(Vre, EL + mu / gL) - 8.0 * sd_v - 5.0
+    lo = min(Vre, EL + mu / gL) - 6.0 * sd_v - 5.0
     n = int((Vth - lo) / dv) + 1
     v = Vth - (n - 1) * dv
     u = 0.0  # T1'(v)
@@ -76,8 +76,8 @@ def _moments(mu, D, Cm, gL, EL, VT, DeltaT, Vth, Vre, dv):
     t1 = np.empty(n)
     acc = 0.0
     for k in range(n - 1, -1, -1):
-        t1[k] = acc
         acc += -us[k] * dv
+        t1[k] = acc
     t1_re = 0.0
     for k in range(n):
         if vs[k] >= Vre:
@@ -110,7 +110,7 @@ def _mean_time(mu, D, Cm, gL, EL, VT, DeltaT, Vth, Vre, dv):
     """T1 alone (one pass, no arrays): the same steps as _moments, summing -T1' above Vre."""
     s = D / (Cm * Cm)
     sd_v = math.sqrt(max(s, 1e-12) * Cm / gL / 2.0)
-    lo = min(Vre, EL + mu / gL) - 8.0 * sd_v - 5.0
+    lo = min(Vre, EL + mu / gL) - 6.0 * sd_v - 5.0
     n = int((Vth - lo) / dv) + 1
     v = Vth - (n - 1) * dv
     u = 0.0
