@@ -22,7 +22,10 @@ from sim import eif
 from sim.params import SimParams
 from sim.theory import MeanField, mean_field
 
-GH_NODES = 24
+GH_NODES = 16
+MIN_INDEGREE = 10.0
+"""Below this expected in-degree p N_b the diffusion approximation is not used (NaN prediction)."""
+MAX_EVALS = 400
 _Z, _WZ = hermegauss(GH_NODES)
 _WZ = _WZ / math.sqrt(2 * math.pi)
 
@@ -41,6 +44,7 @@ class FiniteState:
     gain_over_sd: np.ndarray  # mean over cells of gain / sqrt(rate * CV²), for correlations
     cv2: np.ndarray  # rate-weighted mean ISI CV² (the long-window Fano factor of a renewal train)
     ok: bool
+    x: np.ndarray  # the solver's unknowns (mu, sd in Hz), to warm-start a nearby solve
 
 
 def shared_tau(p: SimParams) -> float:
@@ -92,28 +96,38 @@ def _population(nrn: eif.Neuron, mu: float, D: float, shift: float, sig: float, 
     return m, sd, float(_WZ @ g), float(_WZ @ g_sd), float(_WZ @ (rates * cv2)) / max(m, 1e-12)
 
 
+def applicable(p: SimParams) -> bool:
+    """Every non-empty block has enough synapses per cell for the diffusion approximation."""
+    sizes = {"e": p.Ne, "i": p.Ni, "x": p.Nx}
+    blocks = ("ee", "ei", "ie", "ii", "ex", "ix")
+    return all(
+        getattr(p, f"p_{b}") == 0 or getattr(p, f"p_{b}") * sizes[b[1]] >= MIN_INDEGREE for b in blocks
+    )
+
+
 def solve(
     params: SimParams,
     j: np.ndarray | None = None,
     mf: MeanField | None = None,
     uniform: tuple[bool, bool] = (False, False),
+    start: np.ndarray | None = None,
 ) -> FiniteState:
     """Self-consistent finite-N rates for weights j (default: initial weights) [post, pre].
 
     With correlated input (c > 0) the net shared input depends on the gains, so the state is
     re-solved with it a few times (it changes the rates by a few per cent). `uniform[a]` marks a
     population whose plastic inputs have equalised its cells' rates (a homeostatic rule onto it):
-    no quenched spread there.
+    no quenched spread there. `start` is a previous state's (mu, sd) to warm-start from.
     """
     from sim.theory import initial_weights
 
     mf = mean_field(params) if mf is None else mf
     j = initial_weights(params) if j is None else j
-    state = _solve(params, j, mf, np.zeros(2), uniform)
+    state = _solve(params, j, mf, np.zeros(2), uniform, start)
     for _ in range(3 if mf.c > 0 else 0):
         if not state.ok:
             break
-        state = _solve(params, j, mf, shared_intensity(params, mf, state, j), uniform)
+        state = _solve(params, j, mf, shared_intensity(params, mf, state, j), uniform, state.x)
     return state
 
 
@@ -126,7 +140,7 @@ def shared_intensity(p: SimParams, mf: MeanField, state: FiniteState, j: np.ndar
     return mf.c * mf.rx * (u / state.gain) ** 2
 
 
-def _solve(p: SimParams, j: np.ndarray, mf: MeanField, shared: np.ndarray, uniform) -> FiniteState:
+def _solve(p: SimParams, j: np.ndarray, mf: MeanField, shared: np.ndarray, uniform, start) -> FiniteState:
     nrn = eif.Neuron.of(p)
     W = mf.W(j)
     drive = mf.wx * mf.rx + mf.stim
@@ -147,9 +161,9 @@ def _solve(p: SimParams, j: np.ndarray, mf: MeanField, shared: np.ndarray, unifo
             out[a], out[2 + a] = (m - r[a]) * 1000.0, (s - sd[a]) * 1000.0
         return out
 
-    x0 = np.array([0.0, 0.0, *(0.5 * np.abs(np.nan_to_num(r_inf)) * 1000.0)])
+    x0 = np.array([0.0, 0.0, *(0.5 * np.abs(np.nan_to_num(r_inf)) * 1000.0)]) if start is None else start
     with np.errstate(all="ignore"):
-        sol = optimize.root(fun, x0, method="hybr", options={"xtol": 1e-8})
+        sol = optimize.root(fun, x0, method="hybr", options={"xtol": 1e-8, "maxfev": MAX_EVALS})
     mu, sd = sol.x[:2], np.abs(sol.x[2:]) / 1000.0
     r = rates_of(mu)
     ok = bool(sol.success and np.all(np.abs(fun(sol.x)) < 1e-4) and np.all(r > 0))
@@ -159,7 +173,7 @@ def _solve(p: SimParams, j: np.ndarray, mf: MeanField, shared: np.ndarray, unifo
     gain = np.array([s[2] for s in stats])
     g_sd = np.array([s[3] for s in stats])
     cv2 = np.array([s[4] for s in stats])
-    return FiniteState(r, sd, mu, noise, shift, sig, gain, g_sd, cv2, ok)
+    return FiniteState(r, sd, mu, noise, shift, sig, gain, g_sd, cv2, ok, sol.x.copy())
 
 
 def rate_nodes(params: SimParams, state: FiniteState, a: int) -> np.ndarray:

@@ -20,6 +20,7 @@ from sim.summary_keys import FINITE_KEYS
 from sim.theory import FIXED_WEIGHT_RULES, POP, fixed_point, initial_weights, mean_field
 
 _PAIRS = {"ee": (0, 0), "ei": (0, 1), "ii": (1, 1)}
+MAX_OUTER_EVALS = 60
 
 
 def _pos(block: str) -> tuple[int, int]:
@@ -72,11 +73,17 @@ class FinitePoint:
         self.uniform = tuple(
             any(_rule(p, b) == "homeo" and POP[b[0]] == a for b in p.plastic_blocks) for a in range(2)
         )
+        self._last: np.ndarray | None = None
+        if not finite_n.applicable(p):
+            raise ValueError("in-degrees too small for the diffusion approximation")
         self.j_eff, self.state = self._solve()
         self.j_mean = self._mean_weights()
 
     def _state(self, j: np.ndarray) -> finite_n.FiniteState:
-        return finite_n.solve(self.p, j, self.mf, uniform=self.uniform)
+        st = finite_n.solve(self.p, j, self.mf, uniform=self.uniform, start=self._last)
+        if st.ok:
+            self._last = st.x
+        return st
 
     def _residual(self, j: np.ndarray, block: str, st: finite_n.FiniteState) -> float:
         a, b = _pos(block)
@@ -115,7 +122,7 @@ class FinitePoint:
             return np.array([self._residual(full(x), b, st) for b in unknown])
 
         x0 = np.array([base[_pos(b)] for b in unknown])
-        sol = optimize.root(fun, x0, method="hybr", options={"xtol": 1e-6})
+        sol = optimize.root(fun, x0, method="hybr", options={"xtol": 1e-6, "maxfev": MAX_OUTER_EVALS})
         if not sol.success or np.max(np.abs(fun(sol.x))) > 1e-3:
             raise ValueError("finite-N fixed point not found")
         j = full(sol.x)
