@@ -1,6 +1,6 @@
 """Plastic end states vs the N->inf and finite-N fixed points (docs/theory.md table, issue 12).
 
-Usage: python bench/finite_n_plastic.py [--seeds 2] [--out bench/finite_n_plastic.json]
+Usage: python bench/finite_n_plastic.py [--seeds 1] [--out bench/finite_n_plastic.json]
 Each case runs long against its weight time constant; the end weight is the block mean at T.
 """
 
