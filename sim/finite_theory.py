@@ -1,4 +1,4 @@
-"""Finite-N predictions beside the N->inf ones: rates, plastic fixed points with Cov(J, r), covariances.
+"""Finite-N predictions beside the N->inf ones: rates, rate spread, plastic fixed points with Cov(J, r).
 
 `predict_finite(params)` returns the `theory_finite_*` keys of `sim.summary_keys`, computed from the
 parameters alone with the self-consistent mean field of `sim.finite_n`. Plastic blocks are solved at
@@ -19,7 +19,6 @@ from sim.params import BLOCKS, SimParams
 from sim.summary_keys import FINITE_KEYS
 from sim.theory import FIXED_WEIGHT_RULES, POP, fixed_point, initial_weights, mean_field
 
-_PAIRS = {"ee": (0, 0), "ei": (0, 1), "ii": (1, 1)}
 MAX_OUTER_EVALS = 60
 
 
@@ -156,17 +155,11 @@ def _predict(p: SimParams) -> dict[str, float]:
     out["theory_finite_rate_sd_e_hz"], out["theory_finite_rate_sd_i_hz"] = (
         float(x) * 1000 for x in st.rate_sd
     )
-    window = p.analysis.window
-    C = finite_n.covariances(p, st, fp.j_eff, window)
-    R = finite_n.correlations(st, C, window)
-    for name, (a, b) in _PAIRS.items():
-        out[f"theory_finite_cov_{name}"] = float(C[a, b])
-        out[f"theory_finite_corr_{name}"] = float(R[a, b]) if abs(R[a, b]) <= 1 else math.nan
     return out
 
 
 def predict_finite(params: SimParams | dict) -> dict[str, float]:
-    """The `theory_finite_*` keys for one parameter set (rates in Hz, covariances in counts²)."""
+    """The `theory_finite_*` keys for one parameter set (rates in Hz, weights in scaled units j)."""
     try:
         params = params if isinstance(params, SimParams) else SimParams(**params)
         with np.errstate(all="ignore"):
