@@ -52,3 +52,14 @@ def test_asymptotics_bad_requests_are_4xx(server, sweep):
         )
         assert http.get(f"/sweeps/{sweep}/asymptotics").status_code == 422
         assert http.get("/sweeps/no-such-sweep/asymptotics", params={"stat": "rate_e_hz"}).status_code == 404
+
+
+def test_parameters_zipped_with_n_do_not_split_the_fit():
+    import pandas as pd
+
+    from service.api.routes.asymptotics import _follows_n
+
+    table = pd.DataFrame(
+        {"N": [1000, 1000, 4000, 4000], "jnorm_ei": [-150, -150, -300, -300], "cx": [0, 1, 0, 1]}
+    )
+    assert _follows_n(table, "jnorm_ei") and not _follows_n(table, "cx")

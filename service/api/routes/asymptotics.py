@@ -19,6 +19,11 @@ router = APIRouter(prefix="/sweeps/{sweep_id}", tags=["results"])
 RESERVED = {"stat", "power", "level", "token"}
 
 
+def _follows_n(table, key: str) -> bool:
+    """A parameter zipped with N (one value per size, e.g. a rate scaled with sqrt N) is not a group."""
+    return bool(table.groupby("N")[key].nunique(dropna=False).max() <= 1) and table[key].nunique() > 1
+
+
 @router.get("/asymptotics")
 def read_asymptotics(
     sweep_id: SweepId,
@@ -30,7 +35,10 @@ def read_asymptotics(
     power: Annotated[float, Query(gt=0, le=4, description="Exponent of N in the correction a/N^power")] = 0.5,
     level: Annotated[float, Query(gt=0, lt=1, description="Confidence level of the intervals")] = 0.95,
 ) -> Response:
-    """Fit per combination of the other swept parameters (done runs only); filters as in /results."""
+    """Fit per combination of the other swept parameters (done runs only); filters as in /results.
+
+    Parameters that take one value per N (zipped with it) do not split the groups.
+    """
     registry.get(sweep_id, user)
     table = summary_table(store, sweep_id)
     if "N" not in table.columns:
@@ -43,7 +51,7 @@ def read_asymptotics(
     table = filter_table(table, filters)
     table = table[table["status"] == "done"]
     swept = list(store.attrs(sweep_id)["expansion"]["points"][0]) if len(table) else []
-    by = [k for k in swept if k != "N" and k in table.columns]
+    by = [k for k in swept if k != "N" and k in table.columns and not _follows_n(table, k)]
     fits = fit_groups(table.to_dict(orient="records"), stat, by, power, level)
     body = {"sweep_id": sweep_id, "stat": stat, "power": power, "level": level, "by": by, "groups": fits}
     return Response(json.dumps(clean(body)), media_type="application/json")
