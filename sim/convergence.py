@@ -24,6 +24,12 @@ MAX_EXTRAPOLATION = 100.0
 """A remaining time beyond 100 T is not extrapolated (reported NaN: 'far from its limit')."""
 
 
+def _mean(y: np.ndarray) -> float:
+    """Mean of the finite values; NaN when there is none (a run stopped before the window)."""
+    y = y[np.isfinite(y)]
+    return float(y.mean()) if y.size else math.nan
+
+
 def trend(t_s: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Least-squares slope of y(t) and its standard error, from lag-1-corrected residual noise."""
     ok = np.isfinite(y)
@@ -102,7 +108,7 @@ def verdicts(
         slope, se = trend(t_s[win], y[win])
         out[f"weight_drift_{block}"] = slope
         span = float(np.ptp(t_s[win])) if win.any() else 0.0
-        level = float(np.nanmean(y[win])) if win.any() else math.nan
+        level = _mean(y[win])
         tol = max(WEIGHT_TOL * abs(level), 3 * se * span) if math.isfinite(se) else math.nan
         if math.isfinite(slope) and math.isfinite(tol):
             settled.append(abs(slope) * span <= tol)
@@ -123,8 +129,9 @@ def verdicts(
             continue
         slope, se = trend(rt[rwin], r[rwin])
         span = float(np.ptp(rt[rwin]))
-        tol = max(RATE_TOL * abs(float(np.nanmean(r[rwin]))), 3 * se * span)
-        flags.append(bool(abs(slope) * span <= tol))
+        tol = max(RATE_TOL * abs(_mean(r[rwin])), 3 * se * span)
+        if math.isfinite(slope) and math.isfinite(tol):
+            flags.append(bool(abs(slope) * span <= tol))
     if flags:
         out["rates_stationary"] = float(all(flags))
     return out
