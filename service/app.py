@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.fastpath import StatusFastPath
-from service.api.routes import cluster, health, pages, results, session, submit, sweeps, zarr
+from service.api.routes import asymptotics, cluster, health, pages, results, session, submit, sweeps, zarr
 from service.auth import load_tokens
 from service.errors import install_exception_handlers
 from service.local_guard import LocalOnly
@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.metrics = ServiceMetrics()
     install_exception_handlers(app)
-    for module in (submit, sweeps, results, zarr, cluster, health, session, pages):
+    for module in (submit, sweeps, results, asymptotics, zarr, cluster, health, session, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

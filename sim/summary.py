@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -25,6 +26,28 @@ def _theory(p: SimParams) -> dict[str, float]:
     from sim.theory import predict
 
     return {k: float(v) for k, v in predict(p).items()}
+
+
+def _finite_theory(p: SimParams) -> dict[str, float]:
+    """sim.finite_theory.predict_finite: the finite-N prediction (keys in sim.summary_keys, issue 12).
+    It depends on the parameters, not the seed, and costs up to seconds with plastic rules: the replicates
+    of one point in a worker process compute it once."""
+    return dict(_finite_theory_of(p.model_copy(update={"seed": 0}).model_dump_json()))
+
+
+@functools.lru_cache(maxsize=256)
+def _finite_theory_of(params_json: str) -> tuple[tuple[str, float], ...]:
+    from sim.finite_theory import predict_finite
+
+    p = SimParams.model_validate_json(params_json)
+    return tuple((k, float(v)) for k, v in predict_finite(p).items())
+
+
+def _convergence(p: SimParams, time_ms, wmean, rate_t, rate_e, rate_i) -> dict[str, float]:
+    """sim.convergence.verdicts: did the weights settle and are the rates stationary (issue 12)."""
+    from sim.convergence import verdicts
+
+    return verdicts(p, time_ms, wmean, rate_t, rate_e, rate_i)
 
 
 def _cov(win_counts: np.ndarray, Ne: int) -> dict[str, float]:
@@ -84,8 +107,11 @@ def summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_s
         "rate_e_hz": float(neuron_rate[: p.Ne].mean()),
         "rate_i_hz": float(neuron_rate[p.Ne :].mean()),
         **_theory(p),
+        **_finite_theory(p),
         **_end_weights(conn, sizes, sq),
     }
+    time_ms = recording.record_times(p, lay)
+    summary.update(_convergence(p, time_ms, wmean, rate_t, rate_e, rate_i))
     n_done = (n_stop - lay.burn_step + 1) // lay.win_steps if n_stop >= lay.burn_step else 0
     n_win = min(lay.n_windows, n_done)
     summary.update(_cov(rec.win_counts[:n_win], p.Ne) if n_win >= 2 else _nan_cov())
@@ -111,7 +137,7 @@ def summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_s
     return SimResult(
         params=p,
         summary=summary,
-        time_ms=recording.record_times(p, lay),
+        time_ms=time_ms,
         rate_time_ms=rate_t,
         rate_e_hz=rate_e,
         rate_i_hz=rate_i,

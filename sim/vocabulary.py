@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.params import BLOCKS
+from sim.summary_keys import CONVERGENCE_SPEC, FINITE_SPEC
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,14 @@ class Stat:
 
     @property
     def theory(self) -> str | None:
-        """Name of the mean-field prediction of this measurement, if there is one."""
+        """Name of the (N → ∞) mean-field prediction of this measurement, if there is one."""
         partner = f"theory_{self.name}"
+        return partner if partner in _NAMES else None
+
+    @property
+    def finite(self) -> str | None:
+        """Name of the finite-N prediction of this measurement (sim.finite_theory), if there is one."""
+        partner = f"theory_finite_{self.name}"
         return partner if partner in _NAMES else None
 
 
@@ -68,7 +75,12 @@ THEORY: tuple[Stat, ...] = (
 TEXT: tuple[str, ...] = ("status", "reason", "integrator", "model_version")
 """Text entries of the summary (kept in each run's info, not in the numeric summary array)."""
 
-SUMMARY_STATS: tuple[Stat, ...] = MEASURED + THEORY
+FINITE: tuple[Stat, ...] = tuple(Stat(*spec) for spec in FINITE_SPEC)
+"""Finite-N predictions (declared in sim.summary_keys, beside the code that computes them)."""
+CONVERGENCE: tuple[Stat, ...] = tuple(Stat(*spec) for spec in CONVERGENCE_SPEC)
+"""Convergence verdicts of plastic runs (sim.convergence)."""
+
+SUMMARY_STATS: tuple[Stat, ...] = MEASURED + THEORY + FINITE + CONVERGENCE
 SUMMARY_KEYS: tuple[str, ...] = tuple(s.name for s in SUMMARY_STATS)
 _NAMES = frozenset(SUMMARY_KEYS)
 _BY_NAME = {s.name: s for s in SUMMARY_STATS}

@@ -1,0 +1,65 @@
+"""GET /sweeps/{id}/asymptotics over a real server, cluster and store: the fit of the /results rows."""
+
+from __future__ import annotations
+
+import pytest
+from distributed import LocalCluster
+
+from service.settings import Settings
+from sim.asymptotics import fit_asymptote
+from tests.service_live import LiveServer, small_sweep, wait_for
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        settings = Settings(data=tmp_path_factory.mktemp("asym"), scheduler=cluster.scheduler_address)
+        with LiveServer(settings) as live:
+            yield live
+
+
+@pytest.fixture(scope="module")
+def sweep(server):
+    definition = small_sweep("asym", n_values=(100, 150, 200), T=300.0) | {
+        "replicates": 2,
+        "zip": {"cx": [0.0]},
+    }
+    with server.http() as http:
+        created = http.post("/sweeps", json=definition).raise_for_status().json()
+        assert wait_for(http, created["id"])["state"] == "done"
+    return created["id"]
+
+
+def test_asymptotics_fits_the_results_rows(server, sweep):
+    with server.http() as http:
+        rows = http.get(f"/sweeps/{sweep}/results").raise_for_status().json()
+        body = (
+            http.get(f"/sweeps/{sweep}/asymptotics", params={"stat": "rate_e_hz"}).raise_for_status().json()
+        )
+    [group] = body["groups"]
+    expected = fit_asymptote([r["N"] for r in rows], [r["rate_e_hz"] for r in rows])
+    assert group["fit"]["s_inf"] == pytest.approx(expected.s_inf, rel=1e-12)
+    assert group["fit"]["n_points"] == 6 and [s["N"] for s in group["sizes"]] == [100, 150, 200]
+    assert group["theory_rate_e_hz"] == pytest.approx(rows[0]["theory_rate_e_hz"])
+
+
+def test_asymptotics_bad_requests_are_4xx(server, sweep):
+    with server.http() as http:
+        assert http.get(f"/sweeps/{sweep}/asymptotics", params={"stat": "nonsense"}).status_code == 400
+        assert (
+            http.get(f"/sweeps/{sweep}/asymptotics", params={"stat": "rate_e_hz", "power": -1}).status_code
+            == 422
+        )
+        assert http.get(f"/sweeps/{sweep}/asymptotics").status_code == 422
+        assert http.get("/sweeps/no-such-sweep/asymptotics", params={"stat": "rate_e_hz"}).status_code == 404
+
+
+def test_parameters_zipped_with_n_do_not_split_the_fit():
+    import pandas as pd
+
+    from service.api.routes.asymptotics import _follows_n
+
+    table = pd.DataFrame(
+        {"N": [1000, 1000, 4000, 4000], "jnorm_ei": [-150, -150, -300, -300], "cx": [0, 1, 0, 1]}
+    )
+    assert _follows_n(table, "jnorm_ei") and not _follows_n(table, "cx")
