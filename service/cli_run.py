@@ -97,27 +97,28 @@ def summary_table(summary: dict[str, Any]) -> Table:
     table.add_column("quantity", overflow="fold")
     table.add_column("unit", overflow="fold")
     table.add_column("measured", justify="right", overflow="fold")
-    table.add_column("theory", justify="right", overflow="fold")
+    table.add_column("finite-N", justify="right", overflow="fold")
+    table.add_column("N → ∞", justify="right", overflow="fold")
     for key in COMPARED:
-        table.add_row(key, unit_of(key), _fmt(summary.get(key)), _fmt(summary.get(f"theory_{key}")))
+        finite, infinite = summary.get(f"theory_finite_{key}"), summary.get(f"theory_{key}")
+        table.add_row(key, unit_of(key), _fmt(summary.get(key)), _fmt(finite), _fmt(infinite))
     for key, value in summary.items():
         if key not in COMPARED and not key.startswith("theory_"):
-            table.add_row(key, unit_of(key), _fmt(value), "")
+            table.add_row(key, unit_of(key), _fmt(value), "", "")
     for key in ("theory_stable", "theory_tau_w_s"):
         if key in summary:
-            table.add_row(key, unit_of(key), "", _fmt(summary[key]))
+            table.add_row(key, unit_of(key), "", "", _fmt(summary[key]))
     return table
 
 
 def run_notes(summary: dict[str, Any], params: dict[str, Any]) -> list[str]:
     """Why the run stopped early, and why statistics are NaN, in words."""
-    from service.explain import divergence_words, window_note
+    from service.explain import convergence_note, divergence_words, window_note
 
     notes = []
     if summary.get("status") == "diverged":
         notes.append(f"diverged: {divergence_words(summary, params.get('rate_max_hz'))}")
-    if note := window_note(summary, params):
-        notes.append(note)
+    notes.extend(note for note in (window_note(summary, params), convergence_note(summary, params)) if note)
     return notes
 
 

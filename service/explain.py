@@ -51,6 +51,21 @@ def divergence_words(summary: Mapping[str, Any], guard_hz: float | None = None) 
     return f"network rate above {guard_text}{at} (last bin before the stop: E {_hz(e)}, I {_hz(i)})"
 
 
+def convergence_note(summary: Mapping[str, Any], params: Mapping[str, Any] | None = None) -> str | None:
+    """Why a plastic run's weights sit away from their theory: they had not settled (sim.convergence), with
+    the weights' time constant against the run's length and the remaining time the trajectory suggests."""
+    if _num(summary.get("weights_converged")) != 0.0:
+        return None
+    tau, remaining = _num(summary.get("theory_tau_w_s")), _num(summary.get("weight_remaining_s"))
+    T = _num((params or {}).get("T")) or _num(summary.get("t_stop_ms"))
+    said = "weights not converged"
+    if tau is not None and T is not None:
+        said += f" (τ_w ≈ {tau:.0f} s {'>' if tau > T / 1000 else '≤'} T = {T / 1000:g} s)"
+    if remaining is not None:
+        said += f"; ≈{remaining:.0f} s more by the trajectory's power-law fit"
+    return said + ": the theory_j values are where they are heading, not where they are"
+
+
 def window_note(summary: Mapping[str, Any], params: Mapping[str, Any] | None = None) -> str | None:
     """Why covariances/correlations are NaN: fewer than two analysis windows fit, or None if they are fine."""
     nan = [k for k, v in summary.items() if k.startswith(WINDOW_STATS) and _num(v) is None]

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from service.explain import divergence_words, window_note
+from service.explain import convergence_note, divergence_words, window_note
 from service.tables import fit_table
 from service.units import with_theory
 
@@ -38,6 +38,8 @@ def run_notes(
             text = str(row.get("error") or "").strip().splitlines()
             notes.append(f"run {index} failed: {text[-1] if text else 'no message stored'}")
         if status in ("done", "diverged", "reused") and (note := window_note(row, params)):
+            nan_groups.setdefault(note, []).append(str(index))
+        if status in ("done", "reused") and (note := convergence_note(row, params)):
             nan_groups.setdefault(note, []).append(str(index))
     for note, indices in nan_groups.items():
         which = ", ".join(indices[:10]) + (" …" if len(indices) > 10 else "")
