@@ -15,11 +15,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.api.fastpath import StatusFastPath
 from service.api.routes import cluster, health, pages, results, sweeps
 from service.auth import load_tokens
+from service.cluster_watch import ClusterWatch
 from service.errors import install_exception_handlers
 from service.metrics import ServiceMetrics
 from service.registry import Registry
 from service.settings import Settings, get_settings, is_loopback
-from worker.cluster import dashboard_link, make_client
+from worker.cluster import WarmUpPlugin, dashboard_link, make_client
+from worker.cluster_spec import load_cluster_spec
 from worker.store import SweepStore
 
 log = logging.getLogger("pbn.service")
@@ -87,10 +89,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise RuntimeError(
             f"no API tokens configured: single-user mode binds only to loopback, not host={settings.host!r}"
         )
-    client = await run_in_threadpool(make_client, settings.scheduler, settings.n_workers)
+    spec = load_cluster_spec(settings.cluster) if settings.cluster else None
+    client = await run_in_threadpool(make_client, settings.scheduler, settings.n_workers, spec=spec)
     store = SweepStore(settings.data)
     registry = Registry(settings, store, client, app.state.metrics)
     app.state.registry = registry
+    watch = (
+        ClusterWatch(  # scheduler loss: degraded state, reconnect or a new client (service/cluster_watch.py)
+            registry,
+            lambda: make_client(settings.scheduler, settings.n_workers, spec=spec),
+            on_reconnect=lambda c: c.register_plugin(WarmUpPlugin()),
+        ).start()
+    )
+    app.state.cluster_watch = watch
     app.state.dashboard = await run_in_threadpool(dashboard_link, client)
     app.state.metrics.watch(registry.entries)
     resumed = await run_in_threadpool(registry.load)
@@ -99,7 +110,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await run_in_threadpool(registry.shutdown)
-        await run_in_threadpool(_close_client, client)
+        await run_in_threadpool(watch.stop)
+        await run_in_threadpool(_close_client, registry.client)
 
 
 def _close_client(client: object) -> None:

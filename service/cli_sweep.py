@@ -31,6 +31,10 @@ def sweep(
         str | None, typer.Option(envvar="PBN_SCHEDULER", help="Dask scheduler address; default: LocalCluster")
     ] = None,
     data: Annotated[Path, typer.Option(envvar="PBN_DATA", help="Store directory")] = Path("pbn-data"),
+    cluster: Annotated[
+        str | None,
+        typer.Option(envvar="PBN_CLUSTER", help="Cluster spec: YAML file, 'local' or tcp://host:port"),
+    ] = None,
     explain: Annotated[
         bool, typer.Option(help="Say per run whether it will run or be reused, then exit")
     ] = False,
@@ -60,7 +64,7 @@ def sweep(
                 return
         else:
             raise typer.BadParameter("give a sweep file or --resume ID")
-        final = _run(store, target, scheduler, workers, max_in_flight)
+        final = _run(store, target, cluster or scheduler, workers, max_in_flight)
     except PbnError as exc:
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
@@ -92,6 +96,7 @@ def _create(
 def _run(store: SweepStore, sweep_id: str, scheduler: str | None, workers: int | None, limit: int | None):
     """Start or connect the cluster, warm it up, run with a live progress bar."""
     from worker.cluster import make_client, warm_up
+    from worker.cluster_spec import load_cluster_spec
     from worker.runner import progress_from_store
     from worker.store import FINISHED
 
@@ -99,7 +104,8 @@ def _run(store: SweepStore, sweep_id: str, scheduler: str | None, workers: int |
         console.print(f"sweep {sweep_id}: every run already has a result; nothing to run")
         return progress_from_store(store, sweep_id)
     try:
-        client = make_client(scheduler, n_workers=workers)
+        spec = load_cluster_spec(scheduler) if scheduler else None
+        client = make_client(n_workers=workers, spec=spec)
     except (OSError, TimeoutError) as exc:
         err_console.print(f"[red]error:[/] cannot reach the Dask scheduler {scheduler or ''}: {exc}")
         err_console.print(f"the sweep is stored; run it later with `pbn sweep --resume {sweep_id}`")

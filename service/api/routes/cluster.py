@@ -10,6 +10,7 @@ from service.api.deps import ClientDep
 from service.api.routes.sweeps import dashboard_url
 from service.auth import CurrentUser
 from service.schemas import ClusterPublic, WorkerInfo
+from worker.cluster import backend_info
 
 router = APIRouter(tags=["cluster"])
 
@@ -32,7 +33,7 @@ def worker_info(address: str, w: dict[str, Any]) -> WorkerInfo:
 
 @router.get("/cluster", response_model=ClusterPublic)
 def read_cluster(request: Request, client: ClientDep, user: CurrentUser) -> ClusterPublic:
-    """Workers, threads, memory and tasks of the Dask cluster, and the dashboard link."""
+    """Workers, threads, memory and tasks of the Dask cluster, its backend and batch jobs, the dashboard."""
     info = client.scheduler_info(n_workers=-1)
     workers = [worker_info(addr, w) for addr, w in sorted(info.get("workers", {}).items())]
     return ClusterPublic(
@@ -43,4 +44,5 @@ def read_cluster(request: Request, client: ClientDep, user: CurrentUser) -> Clus
         tasks_processing=sum(w.tasks_processing for w in workers),
         dashboard_url=dashboard_url(request),
         workers=workers,
+        **backend_info(client),
     )

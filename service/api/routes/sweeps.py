@@ -44,6 +44,7 @@ def to_public(entry: SweepEntry, request: Request) -> SweepPublic:
         eta_s=p.eta_s if p is not None and entry.state == "running" else None,
         errors=[RunError(**e) for e in entry.errors],
         dashboard_url=dashboard_url(request),
+        degraded=_degraded(request) if entry.state in ("queued", "running") else None,
         store_path=str(request.app.state.settings.sweeps_dir / f"{entry.sweep_id}.zarr"),
         links={
             "self": base,
@@ -54,6 +55,12 @@ def to_public(entry: SweepEntry, request: Request) -> SweepPublic:
             "weights": f"{base}/plots/weights.png",
         },
     )
+
+
+def _degraded(request: Request) -> str | None:
+    """The cluster watch's reason while the scheduler is lost (service/cluster_watch.py)."""
+    watch = getattr(request.app.state, "cluster_watch", None)
+    return watch.reason if watch is not None else None
 
 
 def dashboard_url(request: Request) -> str | None:
