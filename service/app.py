@@ -20,7 +20,7 @@ from service.errors import install_exception_handlers
 from service.metrics import ServiceMetrics
 from service.registry import Registry
 from service.settings import Settings, get_settings, is_loopback
-from worker.cluster import WarmUpPlugin, dashboard_link, make_client
+from worker.cluster import WarmUpPlugin, dashboard_link, import_backend, make_client
 from worker.cluster_spec import load_cluster_spec
 from worker.store import SweepStore
 
@@ -89,7 +89,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise RuntimeError(
             f"no API tokens configured: single-user mode binds only to loopback, not host={settings.host!r}"
         )
-    spec = load_cluster_spec(settings.cluster) if settings.cluster else None
+    spec = app.state.cluster_spec
     client = await run_in_threadpool(make_client, settings.scheduler, settings.n_workers, spec=spec)
     store = SweepStore(settings.data)
     registry = Registry(settings, store, client, app.state.metrics)
@@ -131,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.cluster_spec = load_cluster_spec(settings.cluster) if settings.cluster else None
+    import_backend(app.state.cluster_spec)  # in the main thread (dask-jobqueue sets a signal handler)
     app.state.tokens = load_tokens(settings)
     app.state.metrics = ServiceMetrics()
     install_exception_handlers(app)

@@ -65,6 +65,13 @@ def make_client(
     return client
 
 
+def import_backend(spec: LocalSpec | AddressSpec | JobqueueSpec | None) -> None:
+    """Import dask-jobqueue now when `spec` needs it: its import sets a signal handler, so it must happen
+    in the main thread (the service starts its client in a worker thread)."""
+    if isinstance(spec, JobqueueSpec):
+        import dask_jobqueue  # noqa: F401
+
+
 def start_jobqueue(spec: JobqueueSpec) -> Any:
     """The dask-jobqueue cluster of `spec`, adapting between its minimum and maximum number of jobs."""
     import dask_jobqueue

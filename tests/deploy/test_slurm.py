@@ -35,8 +35,11 @@ def slurm_spec(tmp: Path) -> dict[str, Any]:
     """examples/clusters/slurm.yaml with local paths: the jobs run this venv's Python on this node."""
     spec = yaml.safe_load((Path(__file__).parents[2] / "examples" / "clusters" / "slurm.yaml").read_text())
     cache = os.environ.get("NUMBA_CACHE_DIR", str(tmp / "numba-cache"))
+    spec.pop("account")  # this one-node SLURM has no accounts
     spec.update(
         queue="debug",
+        cores=1,
+        processes=1,
         memory="1GB",
         walltime="00:30:00",
         python=sys.executable,
