@@ -94,7 +94,8 @@ def backend_info(client: Client) -> dict[str, Any]:
     connected = {
         str(w.get("name", "")) for w in client.scheduler_info(n_workers=-1).get("workers", {}).values()
     }
-    pending, running = [], []
+    pending: list[str] = []
+    running: list[str] = []
     for name, job in dict(cluster.workers).items():
         job_id = getattr(job, "job_id", None)
         if job_id is None:

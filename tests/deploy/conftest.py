@@ -82,10 +82,34 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def differences(a: Any, b: Any, where: str = "") -> list[tuple[str, Any, Any]]:
+    """Every place where `a` and `b` (nested dicts/lists of JSON values) differ, value for value."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = sorted(a.keys() | b.keys())
+        return [d for k in keys for d in differences(a.get(k), b.get(k), f"{where}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [
+            d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in differences(x, y, f"{where}[{i}]")
+        ]
+    return [] if same(a, b) else [(where, a, b)]
+
+
+def relative(a: Any, b: Any) -> float:
+    """|a - b| / max(|a|, |b|) for two floats; inf for anything else that differs."""
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) / max(abs(a), abs(b))
+    return math.inf
+
+
 def public_run(store: SweepStore, sweep_id: str, index: int) -> dict[str, Any]:
     """A locally stored run in the shape GET /sweeps/{id}/runs/{index} answers (summary and series)."""
     data = store.read_run(sweep_id, index)
     return {"summary": clean(data["summary"]), "series": clean(run_series(data["arrays"]))}
+
+
+def results_of(summary: dict[str, Any]) -> dict[str, Any]:
+    """A run's summary without what describes its execution (info_* from the API, wall_s): the results."""
+    return {k: v for k, v in summary.items() if not k.startswith("info_") and k != "wall_s"}
 
 
 def reference_sweep(tmp: Path, definition: dict[str, Any]) -> tuple[SweepStore, str]:

@@ -18,12 +18,14 @@ from tests.deploy.conftest import (
     ROOT,
     SWEEP,
     TOKENS,
+    differences,
     finished_snapshot,
     free_port,
     public_run,
     reference_sweep,
+    relative,
+    results_of,
     run,
-    same,
     wait_for,
 )
 
@@ -54,9 +56,9 @@ class Stack:
         r = httpx.get(f"{self.url}/health", timeout=5)
         return r.status_code == 200 and r.json()["status"] == "ok"
 
-    def logs(self) -> str:
+    def logs(self, service: str = "api") -> str:
         try:
-            return self.compose("logs", "--no-color", "--tail", "60", timeout=60)
+            return self.compose("logs", "--no-color", "--tail", "150", service, timeout=60)
         except AssertionError as exc:
             return str(exc)
 
@@ -132,9 +134,14 @@ def test_deploy_compose_sweep_survives_worker_kill_and_api_and_scheduler_restart
     assert hosts <= workers and len(hosts) == 2, (hosts, workers)  # runs landed on both worker containers
 
     store, ref = reference_sweep(tmp_path, SWEEP)
+    found = []
     for i, r in enumerate(runs):
         local = public_run(store, ref, i)
-        summary = {k: v for k, v in r["summary"].items() if not k.startswith("info_")}
-        assert same(summary, local["summary"]), (i, summary, local["summary"])
-        assert same(r["series"], local["series"]), i
+        found += differences(r["series"], local["series"], f"run {i} series")
+        found += differences(results_of(r["summary"]), results_of(local["summary"]), f"run {i} summary")
+    worst = max((relative(a, b) for _, a, b in found), default=0.0)
+    print(f"docker vs pbn sweep outside: {len(found)} values differ, largest relative difference {worst:.2g}")
+    # Value for value, up to a few ulp: one summary statistic came out 2 ulp apart in a trial run (numpy's
+    # SIMD pairwise sums depend on memory alignment); the count of differing values is printed above.
+    assert worst <= 1e-13, found[:10]
     print(f"deploy docker test: {time.monotonic() - t0:.0f} s after the stack was up")
