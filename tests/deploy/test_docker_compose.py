@@ -140,7 +140,8 @@ def test_deploy_compose_sweep_survives_worker_kill_and_api_and_scheduler_restart
         found += differences(r["series"], local["series"], f"run {i} series")
         found += differences(results_of(r["summary"]), results_of(local["summary"]), f"run {i} summary")
     worst = max((relative(a, b) for _, a, b in found), default=0.0)
-    print(f"docker vs pbn sweep outside: {len(found)} values differ, largest relative difference {worst:.2g}")
+    where = sorted({w.split("[")[0].split(" ", 2)[-1] for w, _, _ in found})
+    print(f"docker vs pbn sweep outside: {len(found)} values differ ({where}), largest relative {worst:.2g}")
     # Value for value, up to a few ulp: one summary statistic came out 2 ulp apart in a trial run (numpy's
     # SIMD pairwise sums depend on memory alignment); the count of differing values is printed above.
     assert worst <= 1e-13, found[:10]
