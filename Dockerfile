@@ -5,6 +5,7 @@
 # (deploy/base-image.sh) and pass it: docker compose build --build-arg BASE_IMAGE=local/python:3.11-bookworm
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
+LABEL org.opencontainers.image.title=pbn-sweep
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

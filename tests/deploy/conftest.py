@@ -152,5 +152,7 @@ def image(docker: str) -> dict[str, Any]:
         [docker, "build", "-q", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "-t", IMAGE, str(ROOT)],
         timeout=1800,
     )
+    # earlier builds of this image left untagged: removed, so reruns do not fill the disk
+    run([docker, "image", "prune", "-f", "--filter", "label=org.opencontainers.image.title=pbn-sweep"])
     size = int(run([docker, "image", "inspect", "-f", "{{.Size}}", IMAGE]).strip())
     return {"tag": IMAGE, "size_bytes": size, "build_s": time.monotonic() - t0}
