@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.api.fastpath import StatusFastPath
 from service.api.routes import asymptotics, cluster, health, pages, results, session, submit, sweeps, zarr
 from service.auth import load_tokens
+from service.cluster_watch import ClusterWatch
 from service.errors import install_exception_handlers
 from service.local_guard import LocalOnly
 from service.metrics import ServiceMetrics
@@ -23,7 +24,8 @@ from service.read_limits import ReadLimits
 from service.registry import Registry
 from service.sessions import SessionBook
 from service.settings import Settings, get_settings, is_loopback
-from worker.cluster import dashboard_link, make_client
+from worker.cluster import WarmUpPlugin, dashboard_link, import_backend, make_client
+from worker.cluster_spec import load_cluster_spec
 from worker.store import SweepStore
 from worker.store.locks import server_lock
 from worker.store.provenance import package_version
@@ -94,9 +96,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
     lock = server_lock(Path(settings.data)).acquire()  # one server per data directory (HeldError names it)
     try:
-        client = await run_in_threadpool(make_client, settings.scheduler, settings.n_workers)
+        spec = app.state.cluster_spec
+        client = await run_in_threadpool(make_client, settings.scheduler, settings.n_workers, spec=spec)
         registry = Registry(settings, SweepStore(settings.data), client, app.state.metrics)
         app.state.registry = registry
+        watch = ClusterWatch(  # scheduler loss: degraded, then reconnect or a new client (cluster_watch.py)
+            registry,
+            lambda: make_client(settings.scheduler, settings.n_workers, spec=spec),
+            on_reconnect=lambda c: c.register_plugin(WarmUpPlugin()),
+        ).start()
+        app.state.cluster_watch = watch
         app.state.dashboard = await run_in_threadpool(dashboard_link, client)
         app.state.metrics.watch(registry.entries)
         resumed = await run_in_threadpool(registry.load)
@@ -107,7 +116,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
         finally:
             await run_in_threadpool(registry.shutdown)
-            await run_in_threadpool(_close_client, client)
+            await run_in_threadpool(watch.stop)
+            await run_in_threadpool(_close_client, registry.client)  # the watch may have replaced it
     finally:
         lock.release()
 
@@ -132,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.cluster_spec = load_cluster_spec(settings.cluster) if settings.cluster else None
+    import_backend(app.state.cluster_spec)  # in the main thread (dask-jobqueue sets a signal handler)
     app.state.tokens = load_tokens(settings)
     app.state.sessions = SessionBook()
     app.state.reads = ReadLimits(

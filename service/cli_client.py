@@ -57,6 +57,9 @@ def serve(
         str | None, typer.Option(help="Dask scheduler address; default: LocalCluster")
     ] = None,
     data: Annotated[Path | None, typer.Option(help="Store directory (default ./pbn-data)")] = None,
+    cluster: Annotated[
+        str | None, typer.Option(help="Cluster spec: YAML file, 'local' or tcp://host:port (PBN_CLUSTER)")
+    ] = None,
 ) -> None:
     """Run the REST API and browser page (uvicorn)."""
     import uvicorn
@@ -65,7 +68,15 @@ def serve(
     from service.settings import Settings, is_loopback
 
     overrides: dict[str, Any] = {
-        k: v for k, v in {"host": host, "port": port, "scheduler": scheduler, "data": data}.items() if v
+        k: v
+        for k, v in {
+            "host": host,
+            "port": port,
+            "scheduler": scheduler,
+            "data": data,
+            "cluster": cluster,
+        }.items()
+        if v
     }
     try:
         settings = Settings(**overrides)

@@ -37,6 +37,10 @@ def sweep(
         str | None, typer.Option(envvar="PBN_SCHEDULER", help="Dask scheduler address; default: LocalCluster")
     ] = None,
     data: Annotated[Path, typer.Option(envvar="PBN_DATA", help="Store directory")] = Path("pbn-data"),
+    cluster: Annotated[
+        str | None,
+        typer.Option(envvar="PBN_CLUSTER", help="Cluster spec: YAML file, 'local' or tcp://host:port"),
+    ] = None,
     explain: Annotated[
         bool, typer.Option(help="Say per run whether it will run or be reused, then exit")
     ] = False,
@@ -59,7 +63,7 @@ def sweep(
         target = _target(store, source, resume, explain, sweep_id, owner, scheduler, workers)
         if target is None:
             return
-        _run(store, target, scheduler, workers, max_in_flight)
+        _run(store, target, cluster or scheduler, workers, max_in_flight)
         _print_table(store, target)
         statuses = store.statuses(target)
     except PbnError as exc:
@@ -197,7 +201,7 @@ def _run(
         quiet = True
         raise
     finally:
-        _close_client(client, owned=scheduler is None, quiet=quiet)
+        _close_client(client, owned=True, quiet=quiet)  # only a cluster we started is shut down
 
 
 def _reuse_stored(store: SweepStore, sweep_id: str) -> int:
@@ -214,15 +218,20 @@ def _reuse_stored(store: SweepStore, sweep_id: str) -> int:
     return reused
 
 
-def _start_client(scheduler: str | None, workers: int | None) -> Client:
-    """A client; a LocalCluster's worker processes start with SIGINT ignored, so Ctrl-C reaches only us."""
+def _start_client(target: str | None, workers: int | None) -> Client:
+    """A client for the cluster spec or scheduler address `target` (default: $PBN_SCHEDULER, else a
+    LocalCluster); a LocalCluster's worker processes start with SIGINT ignored, so Ctrl-C reaches only us."""
     from worker.cluster import make_client
+    from worker.cluster_spec import LocalSpec, load_cluster_spec
 
-    if scheduler is not None or os.environ.get("PBN_SCHEDULER"):
-        return make_client(scheduler, n_workers=workers)
+    spec = load_cluster_spec(target) if target else None
+    if spec is None and os.environ.get("PBN_SCHEDULER"):
+        return make_client(None, n_workers=workers)
+    if spec is not None and not isinstance(spec, LocalSpec):
+        return make_client(n_workers=workers, spec=spec)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the spawned worker processes
     try:
-        return make_client(None, n_workers=workers)
+        return make_client(n_workers=workers, spec=spec)
     finally:
         signal.signal(signal.SIGINT, previous)
 

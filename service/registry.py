@@ -243,6 +243,7 @@ class Registry:
         if entry.retries >= MAX_RETRIES:
             return
         entry.retries += 1
+        entry.state = "queued"  # a retry is scheduled: the sweep is not final (clients keep waiting)
 
         def again() -> None:
             if not (self._stopping.is_set() or entry.cancel_requested):

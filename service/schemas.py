@@ -66,6 +66,9 @@ class SweepPublic(BaseModel):
         "it is retried; None when all is well",
     )
     dashboard_url: str | None = None
+    degraded: str | None = Field(
+        None, description="Set while the sweep waits for a lost Dask scheduler: what happened and since when"
+    )
     store_path: str | None = Field(None, description="Zarr group on the server (read it directly if mounted)")
     links: dict[str, str] = Field(default_factory=dict)
 
@@ -120,6 +123,11 @@ class ClusterPublic(BaseModel):
     tasks_processing: int
     dashboard_url: str | None
     workers: list[WorkerInfo]
+    backend: str = Field(
+        "address", description="local | address | slurm | pbs | sge | lsf (the cluster spec)"
+    )
+    jobs_pending: list[str] = Field(default_factory=list, description="Batch jobs submitted, no worker yet")
+    jobs_running: list[str] = Field(default_factory=list, description="Batch jobs whose worker is connected")
 
 
 class Health(BaseModel):
@@ -129,6 +137,7 @@ class Health(BaseModel):
     version: str
     cluster: bool
     sweeps_active: int
+    reason: str | None = Field(None, description="Why the service is degraded (scheduler lost...), else None")
 
 
 class ErrorItem(BaseModel):

@@ -20,6 +20,10 @@ class Settings(SweepLimits):
     data: Path = Field(Path("pbn-data"), description="Store directory (Zarr groups under <data>/sweeps)")
     scheduler: str | None = Field(None, description="Dask scheduler address; None = embedded LocalCluster")
     n_workers: int | None = Field(None, ge=1, description="LocalCluster workers (None = one per core)")
+    cluster: str | None = Field(
+        None,
+        description="Cluster spec (YAML file, 'local' or an address; docs/service.md); wins over scheduler",
+    )
     host: str = Field("127.0.0.1", description="Bind address of `pbn serve`")
     port: int = Field(8000, ge=0, le=65535, description="Bind port of `pbn serve`")
     tokens_file: Path | None = Field(None, description="YAML/JSON file: token -> {user, admin}")

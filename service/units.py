@@ -78,23 +78,14 @@ def label(key: str, parameter: bool = False) -> str:
     return f"{key} [{unit}]" if unit else key
 
 
-def finite_partner(key: str) -> str | None:
-    """`theory_finite_<key>` when the finite-N mean field predicts `key`, else None."""
-    from sim import vocabulary
-
-    try:
-        return vocabulary.stat(key).finite
-    except KeyError:
-        return None
-
-
 def with_theory(keys: list[str] | tuple[str, ...], available: list[str] | None = None) -> list[str]:
-    """Each key followed by its finite-N and N → ∞ predictions (when there are and, if given, they are
-    `available`): the measurement, what this N predicts, what the infinite network would do."""
+    """Each key followed by its theory partner (when it has one and, if given, it is `available`); the
+    finite-N prediction is in `pbn run`, the CSV and the store (a third column per statistic does not fit
+    80 columns)."""
     out: list[str] = []
     for key in keys:
         out.append(key)
-        for partner in (finite_partner(key), theory_partner(key)):
-            if partner is not None and (available is None or partner in available):
-                out.append(partner)
+        partner = theory_partner(key)
+        if partner is not None and (available is None or partner in available):
+            out.append(partner)
     return out

@@ -1,4 +1,4 @@
-"""Dask clients for sweeps: an embedded LocalCluster sized to the machine, or any scheduler address.
+"""Dask clients for sweeps: an embedded LocalCluster, a scheduler address, or dask-jobqueue batch jobs.
 
 Library code never creates a client implicitly: the CLI and the service call `make_client` once and pass
 the client in. Numba compiles once per worker process (`warm_up`, also installed as a worker plugin);
@@ -12,6 +12,8 @@ import os
 from typing import Any
 
 from distributed import Client, LocalCluster, WorkerPlugin
+
+from worker.cluster_spec import AddressSpec, JobqueueSpec, LocalSpec, parse_cluster_spec
 
 SCHEDULER_ENV = "PBN_SCHEDULER"
 
@@ -38,16 +40,22 @@ def make_client(
     n_workers: int | None = None,
     threads_per_worker: int = 1,
     dashboard_address: str | None = "127.0.0.1:0",
+    spec: LocalSpec | AddressSpec | JobqueueSpec | None = None,
 ) -> Client:
-    """Connect to `address` (or $PBN_SCHEDULER); else start a LocalCluster of processes on 127.0.0.1."""
+    """A client for `spec`; without one: `address` (or $PBN_SCHEDULER), else a LocalCluster on 127.0.0.1."""
     address = address or os.environ.get(SCHEDULER_ENV) or None
-    if address:
-        client = Client(address)
+    if spec is None:
+        spec = parse_cluster_spec(address) if address else LocalSpec(n_workers=n_workers)
+    if isinstance(spec, AddressSpec):
+        client = Client(spec.address)
+    elif isinstance(spec, JobqueueSpec):
+        client = Client(start_jobqueue(spec))
     else:
-        n = n_workers or max(1, (os.cpu_count() or 1) // threads_per_worker)
+        threads = spec.threads_per_worker if spec.threads_per_worker != 1 else threads_per_worker
+        n = spec.n_workers or n_workers or max(1, (os.cpu_count() or 1) // threads)
         cluster = LocalCluster(
             n_workers=n,
-            threads_per_worker=threads_per_worker,
+            threads_per_worker=threads,
             processes=True,
             host="127.0.0.1",
             dashboard_address=dashboard_address,
@@ -55,6 +63,47 @@ def make_client(
         client = Client(cluster)
     client.register_plugin(WarmUpPlugin())
     return client
+
+
+def import_backend(spec: LocalSpec | AddressSpec | JobqueueSpec | None) -> None:
+    """Import dask-jobqueue now when `spec` needs it: its import sets a signal handler, so it must happen
+    in the main thread (the service starts its client in a worker thread)."""
+    if isinstance(spec, JobqueueSpec):
+        import dask_jobqueue  # noqa: F401
+
+
+def start_jobqueue(spec: JobqueueSpec) -> Any:
+    """The dask-jobqueue cluster of `spec`, adapting between its minimum and maximum number of jobs."""
+    import dask_jobqueue
+
+    from worker.cluster_spec import JOBQUEUE_CLASSES
+
+    cls = getattr(dask_jobqueue, JOBQUEUE_CLASSES[spec.backend])
+    cluster = cls(**spec.cluster_kwargs())
+    cluster.adapt(minimum_jobs=spec.adapt.minimum, maximum_jobs=spec.adapt.maximum)
+    return cluster
+
+
+def backend_info(client: Client) -> dict[str, Any]:
+    """Backend name and batch jobs (pending: submitted, no worker yet; running: a worker connected)."""
+    cluster = getattr(client, "cluster", None)
+    if cluster is None:
+        return {"backend": "address", "jobs_pending": [], "jobs_running": []}
+    if isinstance(cluster, LocalCluster):
+        return {"backend": "local", "jobs_pending": [], "jobs_running": []}
+    connected = {
+        str(w.get("name", "")) for w in client.scheduler_info(n_workers=-1).get("workers", {}).values()
+    }
+    pending: list[str] = []
+    running: list[str] = []
+    for name, job in dict(cluster.workers).items():
+        job_id = getattr(job, "job_id", None)
+        if job_id is None:
+            continue
+        alive = any(w == str(name) or w.startswith(f"{name}-") for w in connected)
+        (running if alive else pending).append(str(job_id))
+    backend = type(cluster).__name__.removesuffix("Cluster").lower()
+    return {"backend": backend, "jobs_pending": sorted(pending), "jobs_running": sorted(running)}
 
 
 def warm_up(client: Client) -> dict[str, None]:

@@ -32,6 +32,7 @@ def run_point(store_root: str, sweep_id: str, index: int, params: SimParams, att
         "worker": _worker_name(),
         "host": socket.gethostname(),
         "pid": os.getpid(),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),  # the batch job the run executed in (None outside)
     }
     try:
         current = store.statuses_of(sweep_id, [index])[0]

@@ -30,6 +30,7 @@ def to_public(entry: SweepEntry, request: Request) -> SweepPublic:
         eta_s=p.eta_s if p is not None and entry.state == "running" else None,
         errors=[RunError(**e) for e in entry.errors],
         problem=entry.problem,
+        degraded=_degraded(request) if entry.state in ("queued", "running") else None,
         dashboard_url=dashboard_url(request),
         store_path=str(request.app.state.registry.store.path(entry.sweep_id).resolve()),
         links={
@@ -42,6 +43,12 @@ def to_public(entry: SweepEntry, request: Request) -> SweepPublic:
             "zarr": f"{base}/zarr",
         },
     )
+
+
+def _degraded(request: Request) -> str | None:
+    """The cluster watch's reason while the scheduler is lost (service/cluster_watch.py)."""
+    watch = getattr(request.app.state, "cluster_watch", None)
+    return watch.reason if watch is not None else None
 
 
 def dashboard_url(request: Request) -> str | None:

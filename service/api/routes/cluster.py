@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from service.api.deps import ClientDep
 from service.auth import CurrentUser
 from service.schemas import AUTHENTICATED, ClusterPublic, WorkerInfo, error_responses
+from worker.cluster import backend_info
 
 router = APIRouter(tags=["cluster"])
 
@@ -32,8 +33,8 @@ def worker_info(address: str, w: dict[str, Any], position: int, admin: bool) -> 
 
 @router.get("/cluster", response_model=ClusterPublic, responses=error_responses(*AUTHENTICATED))
 def read_cluster(request: Request, client: ClientDep, user: CurrentUser) -> ClusterPublic:
-    """Workers, threads, memory and tasks of the Dask cluster; to admins also the scheduler's address and
-    the dashboard link (the scheduler runs any code it is sent, and the dashboard shows its address)."""
+    """Workers, threads, memory and tasks of the Dask cluster, its backend and batch jobs; to admins also the
+    scheduler's address and the dashboard link (the scheduler runs any code it is sent)."""
     info = client.scheduler_info(n_workers=-1)
     items = sorted(info.get("workers", {}).items())
     workers = [worker_info(addr, w, i, user.admin) for i, (addr, w) in enumerate(items)]
@@ -45,6 +46,7 @@ def read_cluster(request: Request, client: ClientDep, user: CurrentUser) -> Clus
         tasks_processing=sum(w.tasks_processing for w in workers),
         dashboard_url=cluster_dashboard(request, user.admin),
         workers=workers,
+        **backend_info(client),
     )
 
 

@@ -17,11 +17,16 @@ router = APIRouter(tags=["operations"])
 async def read_health(request: Request, registry: RegistryDep) -> Health:
     """Liveness (no token needed): the app answers; `cluster` says whether the Dask client is connected."""
     connected = registry.client.status == "running"
+    watch = getattr(request.app.state, "cluster_watch", None)
+    reason = watch.reason if watch is not None else None
+    if reason is None and not connected:
+        reason = f"the Dask client is {registry.client.status}"
     return Health(
-        status="ok" if connected else "degraded",
+        status="ok" if connected and reason is None else "degraded",
         version=request.app.version,
         cluster=connected,
         sweeps_active=registry.active(),
+        reason=reason,
     )
 
 
