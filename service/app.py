@@ -24,6 +24,7 @@ from service.read_limits import ReadLimits
 from service.registry import Registry
 from service.sessions import SessionBook
 from service.settings import Settings, get_settings, is_loopback
+from service.store_watch import StoreWatch
 from worker.cluster import WarmUpPlugin, dashboard_link, import_backend, make_client
 from worker.cluster_spec import load_cluster_spec
 from worker.store import SweepStore
@@ -109,12 +110,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.dashboard = await run_in_threadpool(dashboard_link, client)
         app.state.metrics.watch(registry.entries)
         resumed = await run_in_threadpool(registry.load)
+        store_watch = StoreWatch(registry).start()  # sweeps `pbn sweep` writes here appear within seconds
         log.info(
             "pbn serve: data=%s scheduler=%s resumed=%s", settings.data, client.scheduler.address, resumed
         )
         try:
             yield
         finally:
+            await run_in_threadpool(store_watch.stop)
             await run_in_threadpool(registry.shutdown)
             await run_in_threadpool(watch.stop)
             await run_in_threadpool(_close_client, registry.client)  # the watch may have replaced it

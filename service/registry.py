@@ -29,6 +29,7 @@ from worker.errors import StoreUnwritableError
 from worker.runner import PlanItem, SweepProgress, SweepRunner, plan_runs, progress_from_store
 from worker.status import UNFINISHED, SweepState
 from worker.store import SweepStore
+from worker.store.locks import held_elsewhere, sweep_lock
 from worker.sweep import RunSpec, SweepDefinition, prepare_sweep
 
 log = logging.getLogger("pbn.service")
@@ -106,7 +107,7 @@ class Registry:
         resumed = []
         for sweep_id in self.store.sweep_ids():
             try:
-                entry = self._entry_from_store(sweep_id)
+                entry = self.entry_from_store(sweep_id)
             except Exception:  # one broken group must not keep the server down
                 log.exception("cannot read sweep %s; skipped", sweep_id)
                 continue
@@ -123,9 +124,37 @@ class Registry:
             self._queue(entry)
         return [e.sweep_id for e in resumed]
 
-    def _entry_from_store(self, sweep_id: str) -> SweepEntry:
+    def entry_from_store(self, sweep_id: str) -> SweepEntry:
         model = calibration.load(self.settings.data)
         return entry_from_runs(sweep_id, self.store.attrs(sweep_id), self.store.runs(sweep_id), model)
+
+    # ---- sweeps another process coordinates (service.store_watch) -----------------------------
+    def known(self, sweep_id: str) -> bool:
+        with self._lock:
+            return sweep_id in self._entries
+
+    def current(self, sweep_id: str) -> SweepEntry | None:
+        with self._lock:
+            return self._entries.get(sweep_id)
+
+    def adopt(self, entry: SweepEntry) -> bool:
+        """Show a sweep created by another process (False if it became known meanwhile)."""
+        with self._lock:
+            if entry.sweep_id in self._entries:
+                return False
+            self._entries[entry.sweep_id] = entry
+        return True
+
+    def follow(self, entry: SweepEntry, progress: SweepProgress) -> None:
+        """Stored progress of a sweep another process runs: `running` while its coordinator holds the
+        sweep's lock (or a run is running), else final or stopped."""
+        self._set_progress(entry, progress)
+        coordinated = held_elsewhere(sweep_lock(self.store.root, entry.sweep_id))
+        entry.state = (
+            "running"
+            if (coordinated or progress.running) and not progress.complete
+            else _final_state(progress)
+        )
 
     # ---- submitting and running ---------------------------------------------------------------
     def submit(self, defn: SweepDefinition, user: User) -> tuple[SweepEntry, int, SweepEstimate]:

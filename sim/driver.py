@@ -275,6 +275,9 @@ def warm_up() -> None:
                 analysis=dict(window=5.0, rate_bin=1.0),
             )
         )
+    from sim import eif  # the finite-N theory's threshold integration (too few synapses above to reach it)
+
+    eif.rate_cv2(eif.Neuron.of(SimParams()), mu=1.0, D=4.0)
 
 
 __all__ = ["MODEL_VERSION", "run_network", "simulate", "warm_up"]

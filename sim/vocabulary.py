@@ -104,3 +104,26 @@ def label(name: str) -> str:
     """An axis/column label: the key with its unit, e.g. `rate_e_hz [Hz]`."""
     unit = unit_of(name)
     return f"{name} [{unit}]" if unit else name
+
+
+def summary_table_markdown() -> str:
+    """docs/summary.md: every summary key with its unit, meaning and predictions (generated, never edited)."""
+    lines = [
+        "# Summary statistics of a run",
+        "",
+        "Generated from `sim.vocabulary` (`python -m sim.vocabulary > docs/summary.md`; a test checks it).",
+        "Every run's summary has exactly these numeric keys (and the text entries "
+        + ", ".join(f"`{t}`" for t in TEXT)
+        + "); the store's `summary[run, stat]` array, the results API and the CLI tables use them.",
+        "",
+        "| key | unit | meaning | N → ∞ prediction | finite-N prediction |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for s in SUMMARY_STATS:
+        theory, finite = (f"`{x}`" if x else "" for x in (s.theory, s.finite))
+        lines.append(f"| `{s.name}` | {s.unit} | {s.description} | {theory} | {finite} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(summary_table_markdown(), end="")

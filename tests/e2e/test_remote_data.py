@@ -17,7 +17,6 @@ import httpx
 import numpy as np
 import pytest
 import xarray as xr
-from distributed import LocalCluster
 
 from service.client import Client
 from service.settings import Settings
@@ -55,12 +54,11 @@ CHILD = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(local_cluster, tmp_path_factory):
     data = tmp_path_factory.mktemp("remote-data")
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        settings = Settings(data=data, scheduler=cluster.scheduler_address, tokens=f"{ANN}=ann,{BOB}=bob")
-        with LiveServer(settings) as live:
-            yield live
+    settings = Settings(data=data, scheduler=local_cluster.scheduler_address, tokens=f"{ANN}=ann,{BOB}=bob")
+    with LiveServer(settings) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")

@@ -108,3 +108,32 @@ def test_spike_buffers_count_and_have_a_hard_bound():
     ):
         prepare_sweep(defn, SweepLimits(), memory_budget=4e9)
     assert len(prepare_sweep(defn, SweepLimits())) == 1  # no budget known: only the hard bound applies
+
+
+def test_a_sweep_written_by_another_process_appears_within_seconds(server):
+    """`pbn sweep --data <the server's dir>` creates and runs a sweep the server did not start: it is listed
+    (no restart) with its progress read from the store."""
+    import time
+
+    from worker.store.locks import sweep_lock
+    from worker.sweep import expand_sweep, load_definition
+    from worker.tasks import run_point
+
+    store = SweepStore(server.settings.data)
+    defn = load_definition(small_sweep("from-cli", n_values=(100, 120)))
+    runs = expand_sweep(defn)
+    sweep_id = store.create_sweep(defn, runs, owner="alice")  # as `pbn sweep` does, in this process
+    with server.http(ALICE) as http:
+        deadline = time.monotonic() + 15
+        while sweep_id not in [s["id"] for s in http.get("/sweeps").json()["data"]]:
+            assert time.monotonic() < deadline, "the sweep written into the data dir never appeared"
+            time.sleep(0.2)
+        assert http.get(f"/sweeps/{sweep_id}").json()["counts"]["pending"] == 2
+        with sweep_lock(store.root, sweep_id):  # its coordinator, as `pbn sweep` holds it
+            run_point(str(store.root), sweep_id, 0, runs[0].params, 1)
+            time.sleep(2.5)  # a scan in between: half done, its coordinator alive -> running, not stopped
+            half = http.get(f"/sweeps/{sweep_id}").json()
+            assert (half["state"], half["counts"]["done"]) == ("running", 1)
+            run_point(str(store.root), sweep_id, 1, runs[1].params, 1)
+        final = wait_for(http, sweep_id, timeout=30)
+    assert final["state"] == "done" and final["counts"]["done"] == 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from distributed import LocalCluster
 
 from service.settings import Settings
 from sim.asymptotics import fit_asymptote
@@ -11,11 +10,10 @@ from tests.service_live import LiveServer, small_sweep, wait_for
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        settings = Settings(data=tmp_path_factory.mktemp("asym"), scheduler=cluster.scheduler_address)
-        with LiveServer(settings) as live:
-            yield live
+def server(local_cluster, tmp_path_factory):
+    settings = Settings(data=tmp_path_factory.mktemp("asym"), scheduler=local_cluster.scheduler_address)
+    with LiveServer(settings) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")

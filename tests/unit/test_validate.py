@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 import yaml
-from distributed import LocalCluster
 
 from service.settings import Settings
 from tests.service_live import LiveServer, small_sweep, wait_for
@@ -14,14 +13,13 @@ TOKEN = "validate-token-1"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(local_cluster, tmp_path_factory):
     data = tmp_path_factory.mktemp("validate-data")
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        settings = Settings(
-            data=data, scheduler=cluster.scheduler_address, tokens=f"{TOKEN}=val", max_runs=20
-        )
-        with LiveServer(settings) as live, live.http(TOKEN) as http:
-            yield live, http
+    settings = Settings(
+        data=data, scheduler=local_cluster.scheduler_address, tokens=f"{TOKEN}=val", max_runs=20
+    )
+    with LiveServer(settings) as live, live.http(TOKEN) as http:
+        yield live, http
 
 
 def test_validate_previews_runs_and_cost_and_creates_nothing(server):

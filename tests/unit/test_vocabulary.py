@@ -42,3 +42,15 @@ def test_the_store_schema_declares_the_vocabulary(tmp_path):
     store = SweepStore(tmp_path)
     sweep_id = store.create_sweep(defn, expand_sweep(defn))
     assert store.attrs(sweep_id)["summary_keys"] == list(SUMMARY_KEYS)
+
+
+def test_the_summary_table_in_docs_is_current():
+    from pathlib import Path
+
+    from sim.vocabulary import summary_table_markdown
+
+    doc = Path(__file__).parents[2] / "docs" / "summary.md"
+    assert doc.read_text() == summary_table_markdown(), (
+        "regenerate: python -m sim.vocabulary > docs/summary.md"
+    )
+    assert "| `rate_e_hz` | Hz |" in doc.read_text() and "`theory_finite_rate_e_hz`" in doc.read_text()

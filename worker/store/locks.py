@@ -85,6 +85,26 @@ def describe(text: str) -> str:
         return "another process"
 
 
+def held_elsewhere(lock: FileLock) -> bool:
+    """True if the lock file names a live holder (this host: its pid exists; another host: trusted) —
+    read only, so asking never disturbs the holder."""
+    try:
+        h = json.loads(lock.path.read_text() or "null")
+    except (OSError, ValueError):
+        return False
+    if not isinstance(h, dict) or "pid" not in h:
+        return False
+    if h.get("host") != socket.gethostname():
+        return True
+    try:
+        os.kill(int(h["pid"]), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def sweep_lock(root: Path, sweep_id: str) -> FileLock:
     """The lock a coordinator holds while it runs the sweep."""
     return FileLock(root / "control" / f"{sweep_id}.lock", sweep_id)
