@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,7 @@ from worker.errors import StoreUnwritableError
 from worker.runner import PlanItem, SweepProgress, SweepRunner, plan_runs, progress_from_store
 from worker.status import UNFINISHED, SweepState
 from worker.store import SweepStore
-from worker.store.locks import held_elsewhere, sweep_lock
+from worker.store.locks import HeldError, held_elsewhere, sweep_lock
 from worker.sweep import RunSpec, SweepDefinition, prepare_sweep
 
 log = logging.getLogger("pbn.service")
@@ -90,6 +91,7 @@ class Registry:
         self._entries: dict[str, SweepEntry] = {}
         self._runners: dict[str, SweepRunner] = {}
         self._stopping = threading.Event()
+        self.on_foreign: Callable[[SweepEntry], None] | None = None  # set by service.store_watch
 
     def _set_progress(self, entry: SweepEntry, progress: SweepProgress) -> None:
         """Store live counts; re-read the failed runs' messages only when the number of failures changed."""
@@ -222,6 +224,10 @@ class Registry:
                 runner.cancel(entry.sweep_id)
                 final = progress_from_store(self.store, entry.sweep_id)
             self._on_progress(entry, runner, final)
+        except HeldError as exc:  # another process (`pbn sweep`) runs it: show it, do not fight over it
+            log.info("%s; following it from the store", exc)
+            if self.on_foreign is not None:
+                self.on_foreign(entry)
         except (StoreUnwritableError, OSError) as exc:
             self._store_problem(entry, exc, STORE_RETRY_S[0])
         except Exception:  # the cluster went away, the store hiccuped...: try again later, a few times

@@ -24,6 +24,10 @@ class StoreWatch:
         self.followed: dict[str, SweepEntry] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="pbn-store-watch", daemon=True)
+        registry.on_foreign = self.follow  # a sweep found coordinated elsewhere at resume: follow it too
+
+    def follow(self, entry: SweepEntry) -> None:
+        self.followed[entry.sweep_id] = entry
 
     def start(self) -> StoreWatch:
         self._thread.start()
