@@ -147,6 +147,20 @@ def weights_figure(run: dict[str, Any]) -> Figure:
     return fig
 
 
+def _grouped(table: pd.DataFrame, stat: str, x: str, swept: list[str]) -> list[tuple[str, pd.DataFrame]]:
+    """Finished runs with a value of `stat` (status done/reused, when the table has a status), per value
+    of the other swept parameters: (label, rows)."""
+    rows = table[table[stat].notna()]
+    if "status" in rows.columns:
+        rows = rows[rows["status"].isin(FINISHED)]
+    others = [k for k in swept if k != x and k in rows.columns and rows[k].nunique() > 1]
+    groups = rows.groupby(others, sort=True) if others else [((), rows)]
+    return [
+        (", ".join(f"{k}={v}" for k, v in zip(others, np.atleast_1d(key), strict=False)), group)
+        for key, group in groups
+    ]
+
+
 def summary_groups(
     table: pd.DataFrame, stat: str, x: str, swept: list[str]
 ) -> list[tuple[str, pd.Series, pd.Series, pd.Series | None]]:
@@ -155,20 +169,48 @@ def summary_groups(
     Only finished runs (status done/reused, when the table has a status) count; diverged runs are drawn
     apart by `summary_png`.
     """
-    rows = table[table[stat].notna()]
-    if "status" in rows.columns:
-        rows = rows[rows["status"].isin(FINISHED)]
-    theory = f"theory_{stat}"
-    others = [k for k in swept if k != x and k in rows.columns and rows[k].nunique() > 1]
-    groups = rows.groupby(others, sort=True) if others else [((), rows)]
     out = []
-    for key, group in groups:
-        name = ", ".join(f"{k}={v}" for k, v in zip(others, np.atleast_1d(key), strict=False))
-        predicted = None
-        if theory in group.columns and group[theory].notna().any():
-            predicted = group.groupby(x)[theory].mean()
-        out.append((name, group.set_index(x)[stat], group.groupby(x)[stat].mean(), predicted))
+    for name, group in _grouped(table, stat, x, swept):
+        out.append(
+            (name, group.set_index(x)[stat], group.groupby(x)[stat].mean(), _by_x(group, x, f"theory_{stat}"))
+        )
     return out
+
+
+def _by_x(group: pd.DataFrame, x: str, column: str) -> pd.Series | None:
+    """Mean of `column` per value of x, or None when the column has no value."""
+    if column in group.columns and group[column].notna().any():
+        return group.groupby(x)[column].mean()
+    return None
+
+
+def _draw_asymptote(ax: Any, group: pd.DataFrame, stat: str, name: str, color: str) -> None:
+    """Over N: the finite-N prediction per size, and the fit stat = s∞ + a/√N over the replicates with s∞ and
+    its 95 % interval (sim.asymptotics), beside the N → ∞ theory already drawn."""
+    from sim.asymptotics import fit_asymptote
+
+    finite = _by_x(group, "N", f"theory_finite_{stat}")
+    if finite is not None:
+        ax.plot(finite.index, finite.values, ":^", color=color, ms=4, label=f"{name} finite-N theory".strip())
+    try:
+        fit = fit_asymptote(group["N"].to_numpy(float), group[stat].to_numpy(float))
+    except ValueError:
+        return
+    n_max = float(group["N"].max())
+    n = np.geomspace(float(group["N"].min()), n_max, 50)
+    lo, hi = fit.s_inf_ci
+    said = f"{name} fit s∞ + a/√N: s∞ = {fit.s_inf:.3g} [{lo:.3g}, {hi:.3g}] (95 %)".strip()
+    ax.plot(n, fit.s_inf + fit.a * n**-0.5, "-.", color=color, lw=1, alpha=0.8, label=said)
+    if np.isfinite(lo) and np.isfinite(hi):  # s∞ with its interval, to the right of the largest N
+        ax.errorbar(
+            [n_max * 1.25],
+            [fit.s_inf],
+            yerr=[[fit.s_inf - lo], [hi - fit.s_inf]],
+            fmt="D",
+            color=color,
+            ms=5,
+            capsize=3,
+        )
 
 
 def _check_axes(table: pd.DataFrame, stat: str, x: str | None, swept: list[str]) -> str:
@@ -199,6 +241,7 @@ def summary_figure(table: pd.DataFrame, stat: str, x: str | None, swept: list[st
     ax = fig.add_subplot()
     by = f", one colour per {', '.join(others)}" if others and len(groups) > 1 else ""
     ax.set_title(f"{stat} vs {x}{by}", fontsize=10)
+    rows = dict(_grouped(table, stat, x, swept))
     for color, (name, points, means, predicted) in zip(COLORS, groups, strict=False):
         ax.plot(points.index, points.values, "o", color=color, alpha=0.4, ms=4)
         mean = f"{name} mean of replicates".strip()
@@ -206,6 +249,8 @@ def summary_figure(table: pd.DataFrame, stat: str, x: str | None, swept: list[st
         if predicted is not None:
             theory = f"{name} theory (mean field)".strip()
             ax.plot(predicted.index, predicted.values, "--s", color=color, ms=3, label=theory)
+        if x == "N":
+            _draw_asymptote(ax, rows[name], stat, name, color)
     ax.plot([], [], "o", color="0.4", alpha=0.4, ms=4, label="one run (replicate)")
     _mark_diverged(ax, table, stat, x)
     ax.set_xlabel(label(x, parameter=True))
