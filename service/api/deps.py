@@ -43,3 +43,4 @@ SweepId = Annotated[
         examples=["istdp-vs-n-20260101120000-3f2a9c"],
     ),
 ]
+RunIndex = Annotated[int, Path(ge=0, le=10**9, description="Run index in the sweep")]

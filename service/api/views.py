@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import html
+from pathlib import Path
+from string import Template
+
 from fastapi import Request
+from fastapi.responses import HTMLResponse
 
 from service.registry import SweepEntry
 from service.schemas import RunError, SweepPublic
@@ -65,3 +70,12 @@ def status_json(entry: SweepEntry, request: Request) -> bytes:
         cached = (key, to_public(entry, request).model_dump_json().encode())
         entry.public_cache = cached
     return cached[1]
+
+
+LOGIN_TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "login.html"
+
+
+def login_page(message: str, status_code: int = 200) -> HTMLResponse:
+    """The sign-in form with a message (escaped)."""
+    page = Template(LOGIN_TEMPLATE.read_text()).substitute(message=html.escape(message))
+    return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})

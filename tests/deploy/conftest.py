@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from service.api.routes.results import clean, run_series
+from service.api.tables import clean, run_series
 from worker.store import SweepStore
 
 ROOT = Path(__file__).resolve().parents[2]

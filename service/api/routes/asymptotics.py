@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from service.api.deps import RegistryDep, StoreDep, SweepId
-from service.api.routes.results import clean, filter_table
+from service.api.tables import clean, filter_table
 from service.auth import CurrentUser
 from service.errors import ServiceError
+from service.schemas import AUTHENTICATED, error_responses
 from sim.asymptotics import fit_groups
 from worker.results import summary_table
 
@@ -24,7 +25,7 @@ def _follows_n(table, key: str) -> bool:
     return bool(table.groupby("N")[key].nunique(dropna=False).max() <= 1) and table[key].nunique() > 1
 
 
-@router.get("/asymptotics")
+@router.get("/asymptotics", responses=error_responses(*AUTHENTICATED, 404, 429))
 def read_asymptotics(
     sweep_id: SweepId,
     request: Request,

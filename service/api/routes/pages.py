@@ -11,10 +11,8 @@ from fastapi.openapi.docs import get_redoc_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from service import webview as v
-from service.api.deps import SweepId
-from service.api.routes.results import RunIndex
-from service.api.routes.session import login_page
-from service.api.views import dashboard_url, to_public
+from service.api.deps import RunIndex, SweepId
+from service.api.views import dashboard_url, login_page, to_public
 from service.auth import User, resolve_user
 from service.errors import AuthError
 from service.registry import SweepEntry

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import html
 import urllib.parse
-from pathlib import Path
-from string import Template
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from service.api.views import login_page
 from service.auth import check_same_origin
 from service.sessions import SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
-LOGIN_TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "login.html"
-
-
-def login_page(message: str, status_code: int = 200) -> HTMLResponse:
-    """The sign-in form with a message (escaped)."""
-    page = Template(LOGIN_TEMPLATE.read_text()).substitute(message=html.escape(message))
-    return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import RegistryDep
 from service.auth import CurrentUser
+from service.schemas import AUTHENTICATED, error_responses
 from worker.errors import SweepValidationError
 from worker.sweep import SweepDefinition, load_definition
 
@@ -71,6 +72,7 @@ async def read_definition(request: Request) -> SweepDefinition:
 @router.post(
     "/validate",
     response_model=SweepPreview,
+    responses=error_responses(*AUTHENTICATED, 413),
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -20,6 +20,7 @@ from service import zarr_view
 from service.api.deps import RegistryDep, StoreDep, SweepId
 from service.auth import CurrentUser
 from service.errors import NotFoundError
+from service.schemas import AUTHENTICATED, error_responses
 
 router = APIRouter(prefix="/sweeps/{sweep_id}", tags=["data"])
 SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
@@ -42,7 +43,10 @@ def store_file(root: FsPath, key: str, must_exist: bool = True) -> FsPath:
 
 @router.get(
     "/zarr/{key:path}",
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "The key's bytes"}},
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The key's bytes"},
+        **error_responses(*AUTHENTICATED, 404),
+    },
 )
 def read_zarr_key(
     sweep_id: SweepId, key: ZarrKey, registry: RegistryDep, store: StoreDep, user: CurrentUser
