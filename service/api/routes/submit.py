@@ -78,7 +78,7 @@ async def read_definition(request: Request) -> SweepDefinition:
             "required": True,
             "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/SweepDefinition"}},
-                "text/yaml": {"schema": {"type": "string"}},
+                "text/yaml": {"schema": {"$ref": "#/components/schemas/SweepDefinition"}},  # its YAML text
             },
         }
     },
