@@ -56,6 +56,18 @@ class RunSpec:
     cache_key: str
 
 
+class _DefinitionLoader(yaml.SafeLoader):
+    """YAML as a scientist writes numbers: `1e3` and `2.5e-5` are floats (YAML 1.1 leaves them strings;
+    a whole float is accepted where an integer is expected, e.g. `N: 1e3`)."""
+
+
+_DefinitionLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
 def load_definition(source: str | os.PathLike[str] | dict[str, Any] | SweepDefinition) -> SweepDefinition:
     """Read a definition from a YAML/JSON file or a dict; errors name the field and the reason."""
     if isinstance(source, SweepDefinition):
@@ -67,7 +79,7 @@ def load_definition(source: str | os.PathLike[str] | dict[str, Any] | SweepDefin
         if not path.is_file():
             raise SweepValidationError("file", str(path), "no such file")
         try:
-            data = yaml.safe_load(path.read_text())
+            data = yaml.load(path.read_text(), Loader=_DefinitionLoader)
         except yaml.YAMLError as exc:
             raise SweepValidationError("file", str(path), f"not valid YAML/JSON: {exc}") from None
     if not isinstance(data, dict):

@@ -276,3 +276,14 @@ def test_prepare_refuses_a_huge_grid_before_expanding_it(monkeypatch):
     d = SweepDefinition.model_validate({"base": BASE, "grid": grid})
     with pytest.raises(LimitExceededError, match="max_runs: 1e\\+06 exceeds the limit 10000"):
         prepare_sweep(d, SweepLimits())
+
+
+def test_definition_files_read_exponents_as_numbers_and_refuse_nan(tmp_path):
+    """YAML 1.1 leaves `1e3` a string; a definition file reads it as the number a scientist meant."""
+    path = tmp_path / "s.yaml"
+    path.write_text("name: e\nbase: {N: 1e3, T: 2e2, eta_ei: 1.5e-5}\ngrid: {cx: [0.0, 1e-1]}\n")
+    runs = expand_sweep(load_definition(path))
+    assert [(r.params.N, r.params.T, r.params.cx) for r in runs] == [(1000, 200.0, 0.0), (1000, 200.0, 0.1)]
+    path.write_text("base: {N: 1000, T: .nan}\n")
+    with pytest.raises(SweepValidationError, match="T=nan: must be finite"):
+        expand_sweep(load_definition(path))
