@@ -93,8 +93,11 @@ def verdicts(
     rate_time_ms: np.ndarray,
     rate_e_hz: np.ndarray,
     rate_i_hz: np.ndarray,
+    tau_w_s: float = math.nan,
 ) -> dict[str, float]:
-    """The convergence keys of `sim.summary_keys` from one run's recorded trajectories."""
+    """The convergence keys of `sim.summary_keys` from one run's recorded trajectories. `tau_w_s` (the
+    weights' slowest time constant, sim.theory): a drift that would move a weight by more than its tolerance
+    over max(window, tau_w) is not settled, however small it looks over a short window."""
     out = dict.fromkeys(CONVERGENCE_KEYS, math.nan)
     start = params.burn_in
     t_s = np.asarray(time_ms, float) / 1000.0
@@ -108,10 +111,11 @@ def verdicts(
         slope, se = trend(t_s[win], y[win])
         out[f"weight_drift_{block}"] = slope
         span = float(np.ptp(t_s[win])) if win.any() else 0.0
+        horizon = max(span, tau_w_s) if math.isfinite(tau_w_s) else span
         level = _mean(y[win])
-        tol = max(WEIGHT_TOL * abs(level), 3 * se * span) if math.isfinite(se) else math.nan
+        tol = max(WEIGHT_TOL * abs(level), 3 * se * horizon) if math.isfinite(se) else math.nan
         if math.isfinite(slope) and math.isfinite(tol):
-            settled.append(abs(slope) * span <= tol)
+            settled.append(abs(slope) * horizon <= tol)
         half = t_s >= T_s / 2
         y_inf, amp, alpha = power_law_limit(t_s[half], y[half])
         out[f"weight_limit_fit_{block}"] = y_inf

@@ -43,11 +43,11 @@ def _finite_theory_of(params_json: str) -> tuple[tuple[str, float], ...]:
     return tuple((k, float(v)) for k, v in predict_finite(p).items())
 
 
-def _convergence(p: SimParams, time_ms, wmean, rate_t, rate_e, rate_i) -> dict[str, float]:
+def _convergence(p: SimParams, time_ms, wmean, rate_t, rate_e, rate_i, tau_w_s) -> dict[str, float]:
     """sim.convergence.verdicts: did the weights settle and are the rates stationary (issue 12)."""
     from sim.convergence import verdicts
 
-    return verdicts(p, time_ms, wmean, rate_t, rate_e, rate_i)
+    return verdicts(p, time_ms, wmean, rate_t, rate_e, rate_i, tau_w_s=float(tau_w_s))
 
 
 def _cov(win_counts: np.ndarray, Ne: int) -> dict[str, float]:
@@ -111,7 +111,7 @@ def summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_s
         **_end_weights(conn, sizes, sq),
     }
     time_ms = recording.record_times(p, lay)
-    summary.update(_convergence(p, time_ms, wmean, rate_t, rate_e, rate_i))
+    summary.update(_convergence(p, time_ms, wmean, rate_t, rate_e, rate_i, summary["theory_tau_w_s"]))
     n_done = (n_stop - lay.burn_step + 1) // lay.win_steps if n_stop >= lay.burn_step else 0
     n_win = min(lay.n_windows, n_done)
     summary.update(_cov(rec.win_counts[:n_win], p.Ne) if n_win >= 2 else _nan_cov())

@@ -65,3 +65,21 @@ def test_power_law_fit_recovers_parameters():
     t = np.linspace(10, 100, 200)
     y_inf, amp, alpha = power_law_limit(t, 1.5 + 4.0 * t**-0.8)
     assert abs(y_inf - 1.5) < 1e-3 and abs(alpha - 0.8) < 1e-2 and abs(amp - 4.0) < 0.05
+
+
+def test_a_slow_drift_is_not_settled_when_tau_w_exceeds_the_run():
+    """iSTDP with tau_w ~ 1100 s over 3 s: the weight barely moves in the window (0.045 of 150 over 3 s),
+    which the window alone would call settled; projected over tau_w it would still move ~17 (> 1 %)."""
+    import sim
+
+    s = sim.simulate(
+        dict(
+            N=400,
+            T=3000.0,
+            eta_ei=3e-5,
+            record=dict(dt=10.0, weights=5, cells=5),
+            analysis=dict(window=100.0),
+        )
+    ).summary
+    assert s["theory_tau_w_s"] > 300 * 3.0
+    assert s["weights_converged"] == 0.0

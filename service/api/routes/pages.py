@@ -15,6 +15,7 @@ from service.api.deps import RunIndex, SweepId
 from service.api.views import dashboard_url, login_page, to_public
 from service.auth import User, resolve_user
 from service.errors import AuthError
+from service.explain import convergence_note
 from service.registry import SweepEntry
 from service.schemas import EXAMPLE_DEFINITION, SweepPublic
 
@@ -153,6 +154,8 @@ def run_page(sweep_id: SweepId, index: RunIndex, request: Request) -> Response:
     banner = (
         f'<section class="card alert s-{status}"><b>{status}:</b> {v.e(error)}</section>' if error else ""
     )
+    if note := convergence_note(run["summary"], run["params"]):  # theory lines the run could not reach
+        banner += f'<section class="card alert s-running">{v.e(note)}</section>'
     return _html(
         request,
         user,
