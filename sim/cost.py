@@ -2,8 +2,9 @@
 
 Memory is base + bytes per synapse x expected synapses + bytes per recorded value x recorded values + the
 spike buffer; CPU time per simulated second is a·N + b·N² (per-neuron work, plus synaptic events ∝ N·r·p·N),
-with one (a, b) for static runs and one for plastic runs. The coefficients come from a calibration measured
-on the machine (worker.calibration); `DEFAULT_MODEL` is one such calibration, for machines that have none.
+with one (a, b) for static runs and one for plastic runs, plus the finite-N prediction computed for each
+point (sim.finite_theory: a fraction of a second static, seconds with plastic rules). The coefficients come
+from a calibration measured on the machine (worker.calibration); `DEFAULT_MODEL` is one such calibration.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class CostModel:
     cpu_a_plastic: float = 4.5e-5
     cpu_b_plastic: float = 3.0e-9
     cpu_per_run_s: float = 0.05
+    cpu_theory_static_s: float = 0.25
+    cpu_theory_plastic_s: float = 5.0
     measured_on: str = "default: worker.calibration on a 2-core x86_64, 2026-12-01 (shared, loaded)"
 
     def to_dict(self) -> dict[str, float | str]:
@@ -79,7 +82,8 @@ def cpu_seconds(p: SimParams, model: CostModel = DEFAULT_MODEL) -> float:
         if p.plastic_blocks
         else (model.cpu_a_static, model.cpu_b_static)
     )
-    return model.cpu_per_run_s + p.T / 1000.0 * (a * p.N + b * p.N * p.N)
+    theory = model.cpu_theory_plastic_s if p.plastic_blocks else model.cpu_theory_static_s
+    return model.cpu_per_run_s + theory + p.T / 1000.0 * (a * p.N + b * p.N * p.N)
 
 
 def estimate(p: SimParams, model: CostModel = DEFAULT_MODEL) -> RunCost:

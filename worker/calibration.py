@@ -22,11 +22,16 @@ PROBE = """
 import json, resource, sys, time
 import sim
 sim.warm_up()
+from sim.summary import _finite_theory
 p = sim.SimParams.model_validate_json(sys.argv[1])
+t0 = time.process_time()
+_finite_theory(p)  # the finite-N prediction (cached per point): timed apart from the network
+theory = time.process_time() - t0
 t0 = time.process_time()
 sim.simulate(p)
 cpu = time.process_time() - t0
-print(json.dumps({"cpu_s": cpu, "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"cpu_s": theory + cpu, "theory_cpu_s": theory, "peak_rss_bytes": rss}))
 """
 MEMORY_RUNS: tuple[dict[str, Any], ...] = (
     {"N": 400, "T": 500.0},
@@ -45,7 +50,11 @@ def measure(params: SimParams, repeats: int = 1) -> dict[str, float]:
         args = [sys.executable, "-c", PROBE, params.model_dump_json()]
         out = subprocess.run(args, capture_output=True, text=True, check=True)
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return {"cpu_s": min(r["cpu_s"] for r in runs), "peak_rss_bytes": max(r["peak_rss_bytes"] for r in runs)}
+    return {
+        "cpu_s": min(r["cpu_s"] for r in runs),
+        "theory_cpu_s": min(r["theory_cpu_s"] for r in runs),
+        "peak_rss_bytes": max(r["peak_rss_bytes"] for r in runs),
+    }
 
 
 def calibrate() -> CostModel:
@@ -54,12 +63,16 @@ def calibrate() -> CostModel:
     rss = [measure(p)["peak_rss_bytes"] for p in mem_params]
     design = np.array([[1.0, expected_synapses(p), recorded_values(p)] for p in mem_params])
     base, per_syn, per_value = np.linalg.lstsq(design, np.array(rss), rcond=None)[0]
-    cpu: dict[str, tuple[float, float]] = {}
+    cpu: dict[str, tuple[float, float, float]] = {}
     for kind, extra in (("static", {}), ("plastic", PLASTIC)):
         runs = [SimParams(**{**kw, **extra}) for kw in CPU_RUNS]
-        per_s = [measure(p, repeats=2)["cpu_s"] / (p.T / 1000.0) for p in runs]
+        measured = [measure(p, repeats=2) for p in runs]
+        per_s = [
+            (m["cpu_s"] - m["theory_cpu_s"]) / (p.T / 1000.0) for m, p in zip(measured, runs, strict=True)
+        ]
         a_b = np.linalg.solve(np.array([[p.N, p.N**2] for p in runs], dtype=float), np.array(per_s))
-        cpu[kind] = (max(float(a_b[0]), 1e-7), max(float(a_b[1]), 0.0))
+        theory_s = float(np.mean([m["theory_cpu_s"] for m in measured]))
+        cpu[kind] = (max(float(a_b[0]), 1e-7), max(float(a_b[1]), 0.0), theory_s)
     return CostModel(
         base_bytes=max(float(base), 0.0),
         bytes_per_synapse=max(float(per_syn), 1.0),
@@ -68,6 +81,8 @@ def calibrate() -> CostModel:
         cpu_b_static=cpu["static"][1],
         cpu_a_plastic=cpu["plastic"][0],
         cpu_b_plastic=cpu["plastic"][1],
+        cpu_theory_static_s=cpu["static"][2],
+        cpu_theory_plastic_s=cpu["plastic"][2],
         cpu_per_run_s=DEFAULT_MODEL.cpu_per_run_s,
         measured_on=f"{socket.gethostname()} {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
     )

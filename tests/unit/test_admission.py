@@ -19,7 +19,7 @@ def server(local_cluster, tmp_path_factory):
         data=tmp_path_factory.mktemp("admission-data"),
         scheduler=local_cluster.scheduler_address,
         tokens=f"{ALICE}=alice,{BOB}=bob",
-        user_max_queued_core_s=0.2,
+        user_max_queued_core_s=0.7,
         max_run_memory_bytes=4e9,
     )
     with LiveServer(settings) as live:
@@ -27,7 +27,7 @@ def server(local_cluster, tmp_path_factory):
 
 
 def test_concurrent_submissions_cannot_overrun_the_quota(server):
-    """Ten POSTs of ~0.12 estimated core-s at once against a quota of 0.2: one is accepted, nine get 429."""
+    """Ten POSTs of ~0.37 estimated core-s at once against a quota of 0.7: one is accepted, nine get 429."""
     body = small_sweep("quota", n_values=(2000,), T=1000.0)
 
     def post(_: int) -> int:

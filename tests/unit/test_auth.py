@@ -29,7 +29,7 @@ def server(local_cluster, tmp_path_factory):
         max_body_bytes=20_000,
         max_runs=8,
         max_N=2000,
-        user_max_queued_core_s=1.0,
+        user_max_queued_core_s=2.0,
         user_max_concurrent_runs=1,
     )
     with LiveServer(settings) as live:

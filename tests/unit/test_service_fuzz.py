@@ -18,7 +18,7 @@ TOKEN = "fuzz-token-0001"
 @pytest.fixture(scope="module")
 def fuzz_server(local_cluster, tmp_path_factory):
     data = tmp_path_factory.mktemp("fuzz-data")
-    limits = {"max_runs": 4, "max_N": 300, "max_T_ms": 300.0, "user_max_queued_core_s": 6.0}
+    limits = {"max_runs": 4, "max_N": 300, "max_T_ms": 300.0, "user_max_queued_core_s": 30.0}
     settings = Settings(
         data=data, scheduler=local_cluster.scheduler_address, tokens=f"{TOKEN}=fuzzer", **limits
     )
