@@ -15,14 +15,11 @@ from rich.markup import escape
 
 from service.console import console, err_console
 from service.inputs import NonFiniteError, normalize_numbers, suggest_parameter
-from service.units import MEASURED_WITH_THEORY, unit_of
+from service.units import measured_with_theory, unit_of
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
     from rich.table import Table
-
-COMPARED = MEASURED_WITH_THEORY
-"""Measured statistics printed beside their mean-field prediction."""
 
 
 class ParamsError(ValueError):
@@ -99,11 +96,12 @@ def summary_table(summary: dict[str, Any]) -> Table:
     table.add_column("measured", justify="right", overflow="fold")
     table.add_column("finite-N", justify="right", overflow="fold")
     table.add_column("N → ∞", justify="right", overflow="fold")
-    for key in COMPARED:
+    compared = measured_with_theory()
+    for key in compared:
         finite, infinite = summary.get(f"theory_finite_{key}"), summary.get(f"theory_{key}")
         table.add_row(key, unit_of(key), _fmt(summary.get(key)), _fmt(finite), _fmt(infinite))
     for key, value in summary.items():
-        if key not in COMPARED and not key.startswith("theory_"):
+        if key not in compared and not key.startswith("theory_"):
             table.add_row(key, unit_of(key), _fmt(value), "", "")
     for key in ("theory_stable", "theory_tau_w_s"):
         if key in summary:

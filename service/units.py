@@ -11,24 +11,15 @@ from typing import TYPE_CHECKING, cast
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-MEASURED_WITH_THEORY: tuple[str, ...] = (
-    "rate_e_hz",
-    "rate_i_hz",
-    "j_ee",
-    "j_ei",
-    "j_ie",
-    "j_ii",
-    "cov_ee",
-    "cov_ei",
-    "cov_ii",
-    "corr_ee",
-    "corr_ei",
-    "corr_ii",
-)
-"""Summary statistics with a mean-field prediction, in the order `pbn run` prints them."""
-
 WINDOW_STATS = ("cov_", "corr_", "var_")
 """Statistics computed from spike counts in analysis windows: NaN when fewer than two windows fit."""
+
+
+def measured_with_theory() -> tuple[str, ...]:
+    """Summary statistics with a mean-field prediction, in vocabulary order (`pbn run` prints them first)."""
+    from sim import vocabulary
+
+    return tuple(s.name for s in vocabulary.MEASURED if s.theory)
 
 
 def unit_of(key: str) -> str:
