@@ -170,6 +170,7 @@ def results(
     if csv:
         sys.stdout.write(table.to_csv(index=False))
         return
+    from service.asymptotic_view import print_fits
     from service.summary_view import print_runs
 
     columns = list(table.columns)
@@ -177,6 +178,7 @@ def results(
     rows = [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
     hint = f"{len(table)} runs; all {len(columns)} columns with --csv"
     print_runs(console, rows, columns, swept, f"sweep {sweep_id}", hint)
+    print_fits(console, table, swept)
 
 
 def _plain(value: Any) -> Any:

@@ -52,6 +52,9 @@ def sweep(
         str | None, typer.Option("--id", help="Sweep id to create (default: generated)")
     ] = None,
     owner: Annotated[str | None, typer.Option(help="Owner recorded in the store (default: $USER)")] = None,
+    plots: Annotated[
+        bool, typer.Option(help="Write the summary plots over N to <data>/plots/<sweep id>/ (sweeps over N)")
+    ] = True,
 ) -> None:
     """Run a parameter sweep: every point on Dask, every result in the Zarr store under --data."""
     target: str | None = resume
@@ -64,7 +67,7 @@ def sweep(
         if target is None:
             return
         _run(store, target, cluster or scheduler, workers, max_in_flight)
-        _print_table(store, target)
+        _print_table(store, target, data / "plots" / target if plots else None)
         statuses = store.statuses(target)
     except PbnError as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}{_hint(exc)}", highlight=False)
@@ -351,8 +354,10 @@ def _print_estimate(est: dict[str, Any]) -> None:
     )
 
 
-def _print_table(store: SweepStore, sweep_id: str) -> None:
-    """The summary table with theory beside the measurements, then notes on diverged, failed, NaN runs."""
+def _print_table(store: SweepStore, sweep_id: str, plot_dir: Path | None) -> None:
+    """The summary table with theory beside the measurements, then notes on diverged, failed, NaN runs;
+    for a sweep over N also the fits s∞ + a/√N and (into `plot_dir`) the summary plots."""
+    from service.asymptotic_view import print_fits, write_plots
     from service.summary_view import print_runs
     from worker.results import summary_table
 
@@ -368,6 +373,9 @@ def _print_table(store: SweepStore, sweep_id: str) -> None:
     rows = frame.to_dict("records")
     hint = "all columns: worker.results.summary_table(data, sweep_id)"
     print_runs(console, rows, list(frame.columns), swept, f"sweep {sweep_id}", hint, params_of)
+    print_fits(console, frame, swept)
+    if plot_dir is not None and (written := write_plots(frame, swept, plot_dir)):
+        console.print(f"plots: {plot_dir}/{{{','.join(p.stem for p in written)}}}.png", soft_wrap=True)
 
 
 def _user() -> str:

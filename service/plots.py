@@ -153,12 +153,20 @@ def _grouped(table: pd.DataFrame, stat: str, x: str, swept: list[str]) -> list[t
     rows = table[table[stat].notna()]
     if "status" in rows.columns:
         rows = rows[rows["status"].isin(FINISHED)]
-    others = [k for k in swept if k != x and k in rows.columns and rows[k].nunique() > 1]
+    others = _others(rows, x, swept)
     groups = rows.groupby(others, sort=True) if others else [((), rows)]
     return [
         (", ".join(f"{k}={v}" for k, v in zip(others, np.atleast_1d(key), strict=False)), group)
         for key, group in groups
     ]
+
+
+def _others(rows: pd.DataFrame, x: str, swept: list[str]) -> list[str]:
+    """Swept parameters that make groups: they vary, and not in step with x (zipped with it)."""
+    from sim.asymptotics import split_keys
+
+    varied = [k for k in swept if k != x and k in rows.columns and rows[k].nunique() > 1]
+    return split_keys(rows[[x, *varied]].to_dict(orient="records"), varied, along=x)
 
 
 def summary_groups(
@@ -192,6 +200,8 @@ def _draw_asymptote(ax: Any, group: pd.DataFrame, stat: str, name: str, color: s
     finite = _by_x(group, "N", f"theory_finite_{stat}")
     if finite is not None:
         ax.plot(finite.index, finite.values, ":^", color=color, ms=4, label=f"{name} finite-N theory".strip())
+    if group[stat].nunique() < 2:  # a static weight: nothing approaches anything
+        return
     try:
         fit = fit_asymptote(group["N"].to_numpy(float), group[stat].to_numpy(float))
     except ValueError:
@@ -210,6 +220,15 @@ def _draw_asymptote(ax: Any, group: pd.DataFrame, stat: str, name: str, color: s
             color=color,
             ms=5,
             capsize=3,
+        )
+        ax.annotate(
+            "s∞",
+            (n_max * 1.25, fit.s_inf),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            color=color,
+            fontsize=8,
         )
 
 
@@ -236,7 +255,7 @@ def summary_figure(table: pd.DataFrame, stat: str, x: str | None, swept: list[st
     """The figure of `summary_png`."""
     x = _check_axes(table, stat, x, swept)
     groups = summary_groups(table, stat, x, swept)
-    others = [k for k in swept if k != x and k in table.columns and table[k].nunique() > 1]
+    others = _others(table, x, swept)
     fig = Figure(figsize=(8, 4), layout="constrained")
     ax = fig.add_subplot()
     by = f", one colour per {', '.join(others)}" if others and len(groups) > 1 else ""
@@ -253,6 +272,7 @@ def summary_figure(table: pd.DataFrame, stat: str, x: str | None, swept: list[st
             _draw_asymptote(ax, rows[name], stat, name, color)
     ax.plot([], [], "o", color="0.4", alpha=0.4, ms=4, label="one run (replicate)")
     _mark_diverged(ax, table, stat, x)
+    _mark_unsettled(ax, table, stat, x)
     ax.set_xlabel(label(x, parameter=True))
     ax.set_ylabel(label(stat))
     values = table[x].dropna().astype(float)
@@ -273,3 +293,20 @@ def _mark_diverged(ax: Any, table: pd.DataFrame, stat: str, x: str) -> None:
     text = f"diverged ({len(diverged)} runs"
     text += f", {len(diverged) - len(shown)} without a value)" if len(shown) < len(diverged) else ")"
     ax.plot(shown[x], shown[stat], "x", color="tab:red", ms=6, label=text)
+
+
+def _mark_unsettled(ax: Any, table: pd.DataFrame, stat: str, x: str) -> None:
+    """Red rings round the runs whose weights had not converged (sim.convergence): the theory line is where
+    they were heading, not where they were; the legend says τ_w against the run's length."""
+    if not stat.startswith("j_") or "weights_converged" not in table.columns:
+        return
+    rows = table[table["status"].isin(FINISHED)] if "status" in table.columns else table
+    rows = rows[(rows["weights_converged"] == 0) & rows[stat].notna()]
+    if rows.empty:
+        return
+    text = f"weights not converged ({len(rows)} run{'s' if len(rows) > 1 else ''}"
+    tau = rows["theory_tau_w_s"].median() if "theory_tau_w_s" in rows.columns else np.nan
+    T = rows["t_stop_ms"].max() / 1000 if "t_stop_ms" in rows.columns else np.nan
+    if np.isfinite(tau) and np.isfinite(T):
+        text += f"; τ_w ≈ {tau:.3g} s {'>' if tau > T else 'vs'} T = {T:g} s"
+    ax.plot(rows[x], rows[stat], "o", mfc="none", mec="tab:red", ms=9, mew=1.2, label=text + ")")

@@ -123,3 +123,20 @@ def _num(value) -> float:
 
 def _mean(values: np.ndarray) -> float | None:
     return float(np.nanmean(values)) if np.isfinite(values).any() else None
+
+
+def split_keys(rows: list[dict], swept: list[str], along: str = "N") -> list[str]:
+    """Swept parameters that split the fits over `along`: all but it and those taking one value per value
+    of it (zipped with it, e.g. a weight normaliser scaled with sqrt N), which follow it, not form groups."""
+    out = []
+    for key in swept:
+        if key == along:
+            continue
+        per_n: dict = {}
+        for row in rows:
+            per_n.setdefault(row.get(along), set()).add(repr(row.get(key)))
+        values = set().union(*per_n.values()) if per_n else set()
+        if len(values) > 1 and all(len(v) <= 1 for v in per_n.values()):
+            continue
+        out.append(key)
+    return out

@@ -53,11 +53,7 @@ def test_asymptotics_bad_requests_are_4xx(server, sweep):
 
 
 def test_parameters_zipped_with_n_do_not_split_the_fit():
-    import pandas as pd
+    from sim.asymptotics import split_keys
 
-    from service.api.routes.asymptotics import _follows_n
-
-    table = pd.DataFrame(
-        {"N": [1000, 1000, 4000, 4000], "jnorm_ei": [-150, -150, -300, -300], "cx": [0, 1, 0, 1]}
-    )
-    assert _follows_n(table, "jnorm_ei") and not _follows_n(table, "cx")
+    rows = [{"N": n, "jnorm_ei": j, "cx": cx} for n, j in ((1000, -150), (4000, -300)) for cx in (0, 1)]
+    assert split_keys(rows, ["N", "jnorm_ei", "cx"]) == ["cx"]

@@ -13,16 +13,11 @@ from service.api.tables import clean, filter_table
 from service.auth import CurrentUser
 from service.errors import ServiceError
 from service.schemas import AUTHENTICATED, error_responses
-from sim.asymptotics import fit_groups
+from sim.asymptotics import fit_groups, split_keys
 from worker.results import summary_table
 
 router = APIRouter(prefix="/sweeps/{sweep_id}", tags=["results"])
 RESERVED = {"stat", "power", "level", "token"}
-
-
-def _follows_n(table, key: str) -> bool:
-    """A parameter zipped with N (one value per size, e.g. a rate scaled with sqrt N) is not a group."""
-    return bool(table.groupby("N")[key].nunique(dropna=False).max() <= 1) and table[key].nunique() > 1
 
 
 @router.get("/asymptotics", responses=error_responses(*AUTHENTICATED, 404, 429))
@@ -52,7 +47,8 @@ def read_asymptotics(
     table = filter_table(table, filters)
     table = table[table["status"] == "done"]
     swept = list(store.attrs(sweep_id)["expansion"]["points"][0]) if len(table) else []
-    by = [k for k in swept if k != "N" and k in table.columns and not _follows_n(table, k)]
-    fits = fit_groups(table.to_dict(orient="records"), stat, by, power, level)
+    rows = table.to_dict(orient="records")
+    by = split_keys(rows, [k for k in swept if k in table.columns])
+    fits = fit_groups(rows, stat, by, power, level)
     body = {"sweep_id": sweep_id, "stat": stat, "power": power, "level": level, "by": by, "groups": fits}
     return Response(json.dumps(clean(body)), media_type="application/json")
