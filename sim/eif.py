@@ -47,6 +47,16 @@ class Neuron:
 
 
 @njit(cache=True, nogil=True)
+def _exp_step(a, s, dv):
+    """(decay, factor) of one exact step of y' = (2a/s) y + c over dv: y <- y decay - c' factor."""
+    g = 2.0 * a / s * dv
+    if abs(g) < 1e-8:
+        return 1.0 - g, 2.0 * dv / s
+    em = math.expm1(-g)  # one transcendental call: exp(-g) = 1 + expm1(-g)
+    return 1.0 + em, -em / a
+
+
+@njit(cache=True, nogil=True)
 def _moments(mu, D, Cm, gL, EL, VT, DeltaT, Vth, Vre, dv):
     """(T1, T2) of the first passage Vre -> Vth in ms, ms²; the grid runs from far below to Vth."""
     s = D / (Cm * Cm)
@@ -54,22 +64,18 @@ def _moments(mu, D, Cm, gL, EL, VT, DeltaT, Vth, Vre, dv):
     lo = min(Vre, EL + mu / gL) - 6.0 * sd_v - 5.0
     n = int((Vth - lo) / dv) + 1
     v = Vth - (n - 1) * dv
+    ratio = math.exp(dv / DeltaT)  # exp((v + dv/2 - VT)/DeltaT) by recurrence: one exp per loop, not per step
+    ex = math.exp((v + 0.5 * dv - VT) / DeltaT)
     u = 0.0  # T1'(v)
     w = 0.0  # T2'(v)
     vs = np.empty(n)
     us = np.empty(n)
     ws = np.empty(n)
     for k in range(n):
-        vm = v + 0.5 * dv
-        a = (-gL * (vm - EL) + gL * DeltaT * math.exp((vm - VT) / DeltaT) + mu) / Cm
+        a = (-gL * (v + 0.5 * dv - EL) + gL * DeltaT * ex + mu) / Cm
+        ex *= ratio
         vs[k], us[k] = v, u
-        g = 2.0 * a / s * dv
-        if abs(g) < 1e-8:
-            fac = 2.0 * dv / s
-            decay = 1.0 - g
-        else:
-            decay = math.exp(-g)
-            fac = -math.expm1(-g) / a
+        decay, fac = _exp_step(a, s, dv)
         u = u * decay - fac
         v += dv
     # T1(v) = -int_v^Vth u: accumulate from the top
@@ -84,17 +90,12 @@ def _moments(mu, D, Cm, gL, EL, VT, DeltaT, Vth, Vre, dv):
             t1_re = t1[k]
             break
     v = vs[0]
+    ex = math.exp((v + 0.5 * dv - VT) / DeltaT)
     for k in range(n):
-        vm = v + 0.5 * dv
-        a = (-gL * (vm - EL) + gL * DeltaT * math.exp((vm - VT) / DeltaT) + mu) / Cm
+        a = (-gL * (v + 0.5 * dv - EL) + gL * DeltaT * ex + mu) / Cm
+        ex *= ratio
         ws[k] = w
-        g = 2.0 * a / s * dv
-        if abs(g) < 1e-8:
-            fac = 2.0 * dv / s
-            decay = 1.0 - g
-        else:
-            decay = math.exp(-g)
-            fac = -math.expm1(-g) / a
+        decay, fac = _exp_step(a, s, dv)
         w = w * decay - 2.0 * t1[k] * fac
         v += dv
     t2_re = 0.0
@@ -113,20 +114,16 @@ def _mean_time(mu, D, Cm, gL, EL, VT, DeltaT, Vth, Vre, dv):
     lo = min(Vre, EL + mu / gL) - 6.0 * sd_v - 5.0
     n = int((Vth - lo) / dv) + 1
     v = Vth - (n - 1) * dv
+    ratio = math.exp(dv / DeltaT)  # exp((v + dv/2 - VT)/DeltaT) by recurrence: one exp per loop, not per step
+    ex = math.exp((v + 0.5 * dv - VT) / DeltaT)
     u = 0.0
     t1 = 0.0
     for _k in range(n):
         if v >= Vre:
             t1 += -u * dv
-        vm = v + 0.5 * dv
-        a = (-gL * (vm - EL) + gL * DeltaT * math.exp((vm - VT) / DeltaT) + mu) / Cm
-        g = 2.0 * a / s * dv
-        if abs(g) < 1e-8:
-            fac = 2.0 * dv / s
-            decay = 1.0 - g
-        else:
-            decay = math.exp(-g)
-            fac = -math.expm1(-g) / a
+        a = (-gL * (v + 0.5 * dv - EL) + gL * DeltaT * ex + mu) / Cm
+        ex *= ratio
+        decay, fac = _exp_step(a, s, dv)
         u = u * decay - fac
         v += dv
     return t1
