@@ -14,6 +14,7 @@ from typing import Any
 from distributed import Client, LocalCluster, WorkerPlugin
 
 from worker.cluster_spec import AddressSpec, JobqueueSpec, LocalSpec, parse_cluster_spec
+from worker.threads import RESOURCE
 
 SCHEDULER_ENV = "PBN_SCHEDULER"
 
@@ -56,6 +57,7 @@ def make_client(
         cluster = LocalCluster(
             n_workers=n,
             threads_per_worker=threads,
+            resources={RESOURCE: threads} if threads > 1 else None,  # cores for a large run (worker.threads)
             processes=True,
             host="127.0.0.1",
             dashboard_address=dashboard_address,

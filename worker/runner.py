@@ -13,6 +13,7 @@ from typing import Any, Literal
 from distributed import Client, Future, wait
 
 from sim import SimParams
+from worker import threads as thread_policy
 from worker.errors import StoreUnwritableError
 from worker.status import FINISHED, RUN_STATUSES, UNFINISHED, RunStatus
 from worker.status import counts as status_counts
@@ -22,6 +23,8 @@ from worker.tasks import run_point
 
 POLL_S = 0.5
 """How often the coordinator wakes up without a completion (cancel requests, progress)."""
+OFFER_S = 10.0
+"""How often the workers' `threads` offer is read again (workers come and go)."""
 
 
 @dataclass
@@ -216,6 +219,8 @@ class _Session:
         self.completed_here = 0
         self.root = str(self.store.root.resolve())
         self.dashboard = dashboard_of(runner.client)
+        self.offer, self.offer_at = 0, None
+        self.thread_settings = thread_policy.ThreadSettings()
 
     def execute(self) -> None:
         """Reuse what the cache holds, then keep `limit` tasks in flight until nothing is left."""
@@ -256,10 +261,29 @@ class _Session:
         self.attempts[index] += 1
         return self.attempts[index]
 
+    def _offer(self) -> int:
+        """The workers' `threads` offer (worker.threads), refreshed every OFFER_S while workers change."""
+        now = time.monotonic()
+        if self.offer_at is None or now - self.offer_at > OFFER_S:
+            self.offer = thread_policy.offered(self.r.client.scheduler_info(n_workers=-1).get("workers", {}))
+            self.offer_at = now
+        return self.offer
+
     def _submit(self, index: int, attempt: int) -> None:
         key = f"run-{self.sweep_id}-{index}-a{attempt}"
+        params, offer = self.params[index], self._offer()
+        cores = thread_policy.threads_for(params.N, offer, self.thread_settings)
         fut = self.r.client.submit(
-            run_point, self.root, self.sweep_id, index, self.params[index], attempt, key=key, pure=False
+            run_point,
+            self.root,
+            self.sweep_id,
+            index,
+            params,
+            attempt,
+            cores,
+            key=key,
+            pure=False,
+            resources=thread_policy.resources(cores, offer),
         )
         self.in_flight[fut] = (index, attempt)
         self.tries[index] = self.tries.get(index, 0) + 1

@@ -17,8 +17,11 @@ ERROR_CHARS = 4000
 """Error text kept per run (the tail of the traceback, where the cause is)."""
 
 
-def run_point(store_root: str, sweep_id: str, index: int, params: SimParams, attempt: int) -> dict[str, Any]:
-    """Simulate one point and store it; failures are stored as `failed` with their traceback, never raised.
+def run_point(
+    store_root: str, sweep_id: str, index: int, params: SimParams, attempt: int, threads: int = 1
+) -> dict[str, Any]:
+    """Simulate one point on `threads` cores and store it; failures are stored as `failed` with their
+    traceback, never raised.
     A store that cannot be written (OSError) is reported as `store_error`: the run stays unfinished, so it
     runs again once the store is writable.
 
@@ -33,6 +36,7 @@ def run_point(store_root: str, sweep_id: str, index: int, params: SimParams, att
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),  # the batch job the run executed in (None outside)
+        "threads": threads,
     }
     try:
         current = store.statuses_of(sweep_id, [index])[0]
@@ -43,7 +47,7 @@ def run_point(store_root: str, sweep_id: str, index: int, params: SimParams, att
         return _outcome(index, "store_error", attempt, started, error=_error_text(exc))
     try:
         sim_start = time.perf_counter()
-        result = _simulate(params)
+        result = _simulate(params, threads)
         info.update(finished_at=time.time(), sim_wall_s=time.perf_counter() - sim_start)
         info["wall_s"] = info["finished_at"] - started
         return _store_result(store, sweep_id, index, result, info)
@@ -81,12 +85,12 @@ def _outcome(index: int, status: str, attempt: int, started: float, **extra: Any
     }
 
 
-def _simulate(params: SimParams) -> Any:
+def _simulate(params: SimParams, threads: int = 1) -> Any:
     """Run the simulator on parameters validated once, at expansion (the driver is imported lazily:
-    compiling happens once per process)."""
+    compiling happens once per process); `threads` cores do not change the result (sim.kernel_threads)."""
     from sim.driver import simulate
 
-    return simulate(params)
+    return simulate(params, threads=threads) if threads > 1 else simulate(params)
 
 
 def _worker_name() -> str:
