@@ -53,9 +53,13 @@ class NotFoundError(ServiceError):
 
 
 class QuotaExceededError(ServiceError):
-    """The caller already has too much unfinished work queued."""
+    """The caller already has too much unfinished work queued (Retry-After when waiting can help)."""
 
     status_code = 429
+
+    def __init__(self, message: str, field: str | None = None, retry_after_s: int | None = None) -> None:
+        super().__init__(message, field=field)
+        self.headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
 
 
 class TooManyReadsError(ServiceError):

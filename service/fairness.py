@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 
 from service.errors import QuotaExceededError
 
+RETRY_AFTER_S = 30
+"""Retry-After of a submission refused for quota that waiting can free (runs finish, quota returns)."""
+
 log = logging.getLogger("pbn.service")
 
 
@@ -50,12 +53,19 @@ class UserScheduler:
         and hold are one step, so concurrent submissions cannot all pass the same check."""
         with self._lock:
             have = self._outstanding.get(owner, 0.0)
-            if have + cost_core_s > self.max_queued_core_s:
+            limit = self.max_queued_core_s
+            if cost_core_s > limit:  # waiting cannot help: no Retry-After
                 raise QuotaExceededError(
-                    f"user {owner!r} has {have:.3g} core-seconds unfinished; "
-                    f"this sweep adds {cost_core_s:.3g} "
-                    f"and the limit is {self.max_queued_core_s:.3g}: wait for running sweeps or cancel one",
+                    f"user {owner!r}: this sweep alone is estimated at {cost_core_s:.3g} core-seconds, "
+                    f"over the limit {limit:.3g} of unfinished work per user: split it into smaller sweeps",
                     field="user_max_queued_core_s",
+                )
+            if have + cost_core_s > limit:
+                raise QuotaExceededError(
+                    f"user {owner!r} has {have:.3g} core-seconds unfinished; this sweep adds "
+                    f"{cost_core_s:.3g} and the limit is {limit:.3g}: wait for running sweeps or cancel one",
+                    field="user_max_queued_core_s",
+                    retry_after_s=RETRY_AFTER_S,
                 )
             self._outstanding[owner] = have + cost_core_s
 

@@ -46,11 +46,13 @@ def test_scheduler_runs_one_users_sweeps_in_order_and_users_side_by_side():
 def test_scheduler_quota_counts_unfinished_work_only():
     sched, log, hold = UserScheduler(max_queued_core_s=25.0), [], threading.Event()
     sched.reserve("alice", 25.0)  # exactly at the limit is allowed
-    with pytest.raises(QuotaExceededError, match=r"alice.*25 core-seconds unfinished.*adds 1"):
+    with pytest.raises(QuotaExceededError, match=r"alice.*25 core-seconds unfinished.*adds 1") as busy:
         sched.reserve("alice", 1.0)
+    assert busy.value.headers == {"Retry-After": "30"}  # waiting frees quota
     sched.release("alice", 25.0)
-    with pytest.raises(QuotaExceededError, match=r"alice.*26"):
+    with pytest.raises(QuotaExceededError, match=r"alone is estimated at 26 core-seconds") as alone:
         sched.reserve("alice", 26.0)
+    assert alone.value.headers is None  # waiting cannot help
     sched.submit(Job("a1", "alice", 20, recorder(log, "a1", hold)))
     with pytest.raises(QuotaExceededError, match="20 core-seconds unfinished"):
         sched.reserve("alice", 10.0)
