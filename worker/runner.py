@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from distributed import Client, Future, wait
+from distributed.client import FuturesCancelledError
 
 from sim import SimParams
 from worker import threads as thread_policy
@@ -23,6 +24,8 @@ from worker.tasks import run_point
 
 POLL_S = 0.5
 """How often the coordinator wakes up without a completion (cancel requests, progress)."""
+MAX_LOST = 5
+"""Resubmissions of one run after its task was cancelled by a lost scheduler, beyond the retries."""
 OFFER_S = 10.0
 """How often the workers' `threads` offer is read again (workers come and go)."""
 
@@ -214,6 +217,7 @@ class _Session:
         self.todo: deque[int] = deque()
         self.attempts: dict[int, int] = {}
         self.tries: dict[int, int] = {}  # submissions of each run in this session
+        self.lost: dict[int, int] = {}  # of them, cancelled by a scheduler that went away
         self.params: dict[int, SimParams] = {}
         self.started = time.monotonic()
         self.completed_here = 0
@@ -291,7 +295,8 @@ class _Session:
 
     def _collect(self) -> None:
         """Wait for at least one completion (or the poll interval) and handle what finished."""
-        with contextlib.suppress(TimeoutError):
+        # a scheduler lost and back cancels the tasks it had: _handle resubmits them
+        with contextlib.suppress(TimeoutError, FuturesCancelledError):
             wait(list(self.in_flight), timeout=POLL_S, return_when="FIRST_COMPLETED")
         for fut in [f for f in self.in_flight if f.done()]:
             index, attempt = self.in_flight.pop(fut)
@@ -308,6 +313,10 @@ class _Session:
                 raise StoreUnwritableError(self.sweep_id, str(result["error"]).splitlines()[0])
             self.statuses[index] = result.get("stored", status) if status == "skipped" else status
             self.completed_here += 1
+        elif fut.status == "cancelled" and self.lost.get(index, 0) < MAX_LOST:  # not our cancel: a lost
+            self.lost[index] = self.lost.get(index, 0) + 1  # scheduler; not the run's fault, not a try
+            self.tries[index] -= 1
+            self._submit(index, self._next_attempt(index))
         elif self.tries.get(index, 0) <= self.r.max_retries:
             self._submit(index, self._next_attempt(index))
         else:

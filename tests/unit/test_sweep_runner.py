@@ -93,3 +93,38 @@ def test_should_stop_leaves_unfinished_runs_pending_for_a_resume(client, tmp_pat
     assert set(statuses) <= {"done", "pending"} and "pending" in statuses
     assert final.cancelled == 0 and not store.cancel_requested(sweep_id)
     assert runner.run(sweep_id).done == 6
+
+
+def test_tasks_cancelled_under_the_coordinator_are_resubmitted_not_failed(client, tmp_path):
+    """What a scheduler that went away and came back does to tasks in flight: they end `cancelled`. The
+    coordinator resubmits them under new keys (not counted as tries) and the sweep finishes."""
+    import threading
+    import time
+
+    from distributed import Future
+
+    store = SweepStore(tmp_path)
+    defn = load_definition(
+        {"name": "lost", "base": {"N": 300, "T": 1500.0}, "grid": {"cx": [0.0, 0.1, 0.2]}, "record": {"dt": 50.0}}
+    )
+    sweep_id = store.create_sweep(defn, expand_sweep(defn))
+    runner = SweepRunner(client, store, max_retries=0)  # a cancel counted as a try would fail the run
+    outcome: dict = {}
+    thread = threading.Thread(target=lambda: outcome.update(p=runner.run(sweep_id, max_in_flight=3)))
+    thread.start()
+    cancelled: set[str] = set()
+    deadline = time.monotonic() + 60
+    while not cancelled and time.monotonic() < deadline:
+        keys = [k for k in client.processing().get(next(iter(client.scheduler_info()["workers"])), [])]
+        keys += [k for k, s in client.run_on_scheduler(_task_states).items() if s == "queued"]
+        for key in {str(k) for k in keys if str(k).startswith(f"run-{sweep_id}-") and str(k).endswith("-a1")}:
+            client.cancel([Future(key, client)])
+            cancelled.add(key)
+        time.sleep(0.01)
+    thread.join(120)
+    assert cancelled and not thread.is_alive()
+    assert outcome["p"].done == 3 and store.statuses(sweep_id) == ["done"] * 3  # no exception, no failure
+
+
+def _task_states(dask_scheduler) -> dict:
+    return {k: ts.state for k, ts in dask_scheduler.tasks.items()}
