@@ -104,9 +104,7 @@ def test_tasks_cancelled_under_the_coordinator_are_resubmitted_not_failed(client
     from distributed import Future
 
     store = SweepStore(tmp_path)
-    defn = load_definition(
-        {"name": "lost", "base": {"N": 300, "T": 1500.0}, "grid": {"cx": [0.0, 0.1, 0.2]}}
-    )
+    defn = load_definition({"name": "lost", "base": {"N": 300, "T": 1500.0}, "grid": {"cx": [0.0, 0.1, 0.2]}})
     sweep_id = store.create_sweep(defn, expand_sweep(defn))
     runner = SweepRunner(client, store, max_retries=0)  # a cancel counted as a try would fail the run
     outcome: dict = {}
