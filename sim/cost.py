@@ -31,7 +31,7 @@ class CostModel:
     cpu_b_plastic: float = 3.0e-9
     cpu_per_run_s: float = 0.05
     cpu_theory_static_s: float = 0.25
-    cpu_theory_plastic_s: float = 5.0
+    cpu_theory_plastic_s: float = 1.5
     measured_on: str = "default: worker.calibration on a 2-core x86_64, 2026-12-01 (shared, loaded)"
 
     def to_dict(self) -> dict[str, float | str]:
