@@ -2,8 +2,9 @@
 
 One declaration, known from the parameters alone, for the summary vocabulary to fold in.
 A `theory_finite_<x>` key is the finite-N partner of `theory_<x>` and of the measured `<x>`.
-Finite-N covariances/correlations (sim.finite_n.covariances) are not reported: at c = 0.1 they were not
-closer to the measurement than the N->inf ones (docs/theory.md).
+Finite-N correlations (sim.finite_n.correlations) are reported; finite-N covariances
+(sim.finite_n.covariances) are not: at c = 0.2 and in the jee = 10 case they were not closer to the
+measurement than the N->inf ones (docs/theory.md, bench/finite_n_corr.json).
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ FINITE_SPEC: tuple[tuple[str, str, str], ...] = (
             f"finite-N end-state mean weight of block {b} (Cov(J, r) included)",
         )
         for b in BLOCKS
+    ),
+    *(
+        (
+            f"theory_finite_corr_{ab}",
+            "",
+            f"finite-N mean {d} spike-count correlation (heterogeneous response to shared input, "
+            "non-silent pairs)",
+        )
+        for ab, d in (("ee", "E-E"), ("ei", "E-I"), ("ii", "I-I"))
     ),
 )
 
