@@ -1,6 +1,7 @@
 """Measured spike-count covariances/correlations vs the N->inf and finite-N predictions (docs/theory.md).
 
-Usage: python bench/finite_n_corr.py [--seeds 6] [--out bench/finite_n_corr.json]
+Usage: python bench/finite_n_corr.py [--seeds 6] [--only CASE] [--out bench/finite_n_corr.json]
+(--only runs the cases whose name contains CASE and keeps the other rows of --out).
 Each case runs over a few seeds with the summary's own definition (sim.analysis: 250 ms windows over
 [T/2, T), off-diagonal pair means, correlations over non-silent cells) and prints a markdown table of
 cov_ab and corr_ab: measured mean (s.d. over seeds), N->inf (`theory_*`), finite-N
@@ -22,6 +23,7 @@ from sim.params import SimParams
 PAIRS = ("ee", "ei", "ii")
 STRONG = dict(jee=10.0, jei=-100.0, rx=0.015)
 CASES: list[tuple[str, dict, list[int]]] = [
+    ("defaults, c=0.05", dict(cx=0.05), [2000, 5000]),
     ("defaults, c=0.1", dict(cx=0.1), [2000, 5000]),
     ("defaults, c=0.2", dict(cx=0.2), [2000, 5000]),
     ("jee=10, jei=-100, rx=15 Hz, c=0.1", dict(cx=0.1, **STRONG), [2000, 5000]),
@@ -45,11 +47,20 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--out", default="bench/finite_n_corr.json")
+    ap.add_argument("--only", default="")
     args = ap.parse_args()
     keys = [f"{s}_{k}" for s in ("cov", "corr") for k in PAIRS]
+    old = {}
+    if args.only:
+        with open(args.out) as f:
+            old = {(r["case"], r["N"]): r for r in json.load(f)}
     rows = []
     for name, kw, sizes in CASES:
         for N in sizes:
+            if args.only and args.only not in name:
+                if (name, N) in old:
+                    rows.append(old[(name, N)])
+                continue
             p = SimParams(N=N, T=T_MS, record=dict(weights=0, cells=0), **kw)
             fin = predicted(p)
             meas, inf = [], {}
