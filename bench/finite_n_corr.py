@@ -1,7 +1,8 @@
 """Measured spike-count covariances/correlations vs the N->inf and finite-N predictions (docs/theory.md).
 
 Usage: python bench/finite_n_corr.py [--seeds 6] [--only CASE] [--out bench/finite_n_corr.json]
-(--only runs the cases whose name contains CASE and keeps the other rows of --out).
+(--only runs the cases whose name contains CASE and keeps the other rows of --out; --repredict
+recomputes only the finite-N predictions beside the stored measurements).
 Each case runs over a few seeds with the summary's own definition (sim.analysis: 250 ms windows over
 [T/2, T), off-diagonal pair means, correlations over non-silent cells) and prints a markdown table of
 cov_ab and corr_ab: measured mean (s.d. over seeds), N->inf (`theory_*`), finite-N
@@ -48,15 +49,22 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--out", default="bench/finite_n_corr.json")
     ap.add_argument("--only", default="")
+    ap.add_argument(
+        "--repredict", action="store_true", help="keep --out's measurements, redo the predictions"
+    )
     args = ap.parse_args()
     keys = [f"{s}_{k}" for s in ("cov", "corr") for k in PAIRS]
     old = {}
-    if args.only:
+    if args.only or args.repredict:
         with open(args.out) as f:
             old = {(r["case"], r["N"]): r for r in json.load(f)}
     rows = []
     for name, kw, sizes in CASES:
         for N in sizes:
+            if args.repredict and (name, N) in old:
+                p = SimParams(N=N, T=T_MS, record=dict(weights=0, cells=0), **kw)
+                rows.append(old[(name, N)] | dict(finite=predicted(p)))
+                continue
             if args.only and args.only not in name:
                 if (name, N) in old:
                     rows.append(old[(name, N)])
@@ -85,6 +93,8 @@ def main() -> None:
             )
             with open(args.out, "w") as f:
                 json.dump(rows, f, indent=1)
+    with open(args.out, "w") as f:
+        json.dump(rows, f, indent=1)
     for stat in ("cov", "corr"):
         print(f"\n| case | N | measured {stat} ee/ei/ii (s.d.) | N→∞ (dev.) | finite-N (dev.) |")
         print("| --- | --- | --- | --- | --- |")

@@ -361,6 +361,23 @@ def covariances(
     return C + echo
 
 
+def slow_noise(params: SimParams, state: FiniteState, j: np.ndarray) -> np.ndarray:
+    """Low-frequency input power (mV²/ms) the white-noise equivalent D_eff leaves out, per population.
+
+    A filtered input of intensity I has power I at zero frequency but enters D_eff with
+    tau_m/(tau_m + tau_s) (the same voltage variance): the rest, I tau_s/(tau_m + tau_s), modulates the
+    rate slowly and adds L² of it to the count-variance density, beyond the renewal F r. The shared
+    input is not included (its count variance is the S a² term). Against direct simulations of one
+    OU-driven EIF neuron this recovers 57-100 % of the excess of the count Fano factor over the
+    white-noise ISI CV² (0.18-0.37 at 6-40 Hz, tau_s = 6 ms).
+    """
+    p, mf = params, mean_field(params)
+    taus = _taus(p)[:3]
+    tau_m = p.Cm / p.gL
+    intens = _intensities(p, mf, j, state.rates)[:, :3]
+    return intens @ (taus / (tau_m + taus))
+
+
 def count_span_ms(params: SimParams) -> float:
     """Length of the whole counting windows in the analysis period [burn-in, T) (ms)."""
     w = params.analysis.window
@@ -372,8 +389,9 @@ def correlations(
 ) -> np.ndarray:
     """Mean pairwise spike-count correlation over pairs of non-silent cells, as sim.analysis averages it.
 
-    rho_ij = T S a_i a_j / (s_i s_j) with a cell's count variance s_i² = T (F_i r_i + S a_i²): renewal
-    (F = ISI CV²) plus what the shared input adds; a_i = L(z) g + noise response with g Gaussian given
+    rho_ij = T S a_i a_j / (s_i s_j) with a cell's count variance s_i² = T (F_i r_i + L_i² P + S a_i²):
+    renewal (F = ISI CV²), the slow input power P the white-noise equivalent misses (`slow_noise`), and
+    what the shared input adds; a_i = L(z) g + noise response with g Gaussian given
     z (`shared_response`). The pair mean over independent cells is T S m_a m_b, m_a = E[a/s] over the
     cells of a that spike at least once in the analysis span (probability 1 - exp(-r span)), by
     Gauss-Hermite quadrature over (z, y). NaN where it exceeds 1.
@@ -381,12 +399,14 @@ def correlations(
     resp = shared_response(params, state, j) if resp is None else resp
     S = shared_count_intensity(params)
     span = count_span_ms(params)
+    slow = slow_noise(params, state, j)
     m = np.zeros(2)
     for a in range(2):
         r, F, L = state.node_rates[a], state.node_cv2[a], state.node_gain[a]
         g = resp.loading[a] + resp.slope[a] * _Z[:, None] + resp.rest_sd[a] * _Z[None, :]  # [z, y]
         y = L[:, None] * g + resp.noise_resp[a][:, None]
-        sd = np.sqrt(np.maximum(window_ms * (F * r)[:, None] + window_ms * S * y**2, 1e-300))
+        private = F * r + L**2 * slow[a]  # renewal part plus the low-frequency input power it misses
+        sd = np.sqrt(np.maximum(window_ms * private[:, None] + window_ms * S * y**2, 1e-300))
         active = _WZ * (1 - np.exp(-r * span))
         m[a] = float(active @ (y / sd) @ _WZ) / max(float(active.sum()), 1e-300)
     R = window_ms * S * np.outer(m, m)
