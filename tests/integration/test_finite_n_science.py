@@ -77,14 +77,15 @@ def test_slow_kohonen_run_is_declared_not_converged():
 
 
 # Spike-count correlations at c > 0 (theory_finite_corr_* against corr_*, issue 12).
-# Tolerance: a run's mean correlation over its 40 windows of 250 ms spreads by 14-21 % (s.d.) between
-# seeds (bench/finite_n_corr.json, 6 seeds), so the mean of 2 seeds carries ~ +-15 % (1 s.d.). The theory
-# neglects (i) the second-order response to the shared input (its bias grows with c: +10 to +40 % at
-# N = 2000, c <= 0.2, in that table), (ii) the count variance beyond renewal (Fano exceeds ISI CV² by
-# ~0.15 at c = 0: correlations ~7 % too high), (iii) the extra rate spread the shared input makes
-# (predicted spread 15 % too narrow at c = 0.1). Bias <= 40 % plus 1.5 s.d. of the 2-seed mean: 60 %.
-# And the N->inf value (Fano factor 1, one rate) must be farther from the measurement, pair by pair.
-CORR_TOL = 0.60
+# Tolerance: a run's mean correlation over its 40 windows of 250 ms spreads by 16-20 % (s.d.) between
+# seeds in these two cases (bench/finite_n_corr.json, 6 seeds), so the mean of 2 seeds carries ~14 %
+# (1 s.d.). The theory neglects the second-order response to the shared input (it grows with c and N:
+# the 6-seed means are +17 to +24 % off at c = 0.2, N = 2000, and 0 to -6 % for the strong-drive case)
+# and the count variance of filtered input beyond CV² + L² P (single-neuron check: up to 43 % of the
+# excess Fano left, i.e. a few per cent of the correlation). Bias <= 25 % plus 2 s.d. of the 2-seed
+# mean: 50 %. And the N->inf value (Fano factor 1, one rate; +45 to +160 % here) must be farther from
+# the measurement, pair by pair.
+CORR_TOL = 0.50
 
 
 @pytest.mark.slow
