@@ -155,6 +155,10 @@ def _predict(p: SimParams) -> dict[str, float]:
     out["theory_finite_rate_sd_e_hz"], out["theory_finite_rate_sd_i_hz"] = (
         float(x) * 1000 for x in st.rate_sd
     )
+    if finite_n.mean_field(p).c > 0:  # c = 0: O(1/N) correlations, not modelled at finite N (NaN)
+        R = finite_n.correlations(p, st, fp.j_eff, p.analysis.window)
+        for name, (a, b) in {"ee": (0, 0), "ei": (0, 1), "ii": (1, 1)}.items():
+            out[f"theory_finite_corr_{name}"] = float(R[a, b])
     return out
 
 

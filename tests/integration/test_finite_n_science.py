@@ -74,3 +74,33 @@ def test_slow_kohonen_run_is_declared_not_converged():
     assert s["weights_converged"] == 0.0
     assert s["weight_drift_ee"] > 0  # rising from j = 1 towards its fixed point
     assert math.isnan(s["weight_remaining_s"]) or s["weight_remaining_s"] > 0
+
+
+# Spike-count correlations at c > 0 (theory_finite_corr_* against corr_*, issue 12).
+# Tolerance: a run's mean correlation over its 40 windows of 250 ms spreads by 16-20 % (s.d.) between
+# seeds in these two cases (bench/finite_n_corr.json, 6 seeds), so the mean of 2 seeds carries ~14 %
+# (1 s.d.). The theory neglects the second-order response to the shared input (it grows with c and N:
+# the 6-seed means are +17 to +24 % off at c = 0.2, N = 2000, and 0 to -6 % for the strong-drive case)
+# and the count variance of filtered input beyond CV² + L² P (single-neuron check: up to 43 % of the
+# excess Fano left, i.e. a few per cent of the correlation). Bias <= 25 % plus 2 s.d. of the 2-seed
+# mean: 50 %. And the N->inf value (Fano factor 1, one rate; +45 to +160 % here) must be farther from
+# the measurement, pair by pair.
+CORR_TOL = 0.50
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "kw",
+    [dict(N=2000, cx=0.2), dict(N=2000, cx=0.1, jee=10.0, jei=-100.0, rx=0.015)],
+    ids=["defaults-c0.2", "strong-drive-c0.1"],
+)
+def test_correlations_match_the_finite_n_prediction_better_than_n_inf(kw):
+    runs = [
+        sim.simulate(dict(T=20_000.0, seed=seed, record=dict(weights=0, cells=0), **kw)).summary
+        for seed in (21, 22)
+    ]
+    for pair in ("ee", "ei", "ii"):
+        measured = sum(s[f"corr_{pair}"] for s in runs) / len(runs)
+        fin, inf = (runs[0][f"theory_{k}corr_{pair}"] for k in ("finite_", ""))
+        assert _rel(fin, measured) < CORR_TOL, (pair, measured, fin)
+        assert abs(fin - measured) < abs(inf - measured), (pair, measured, fin, inf)
