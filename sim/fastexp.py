@@ -31,10 +31,8 @@ LN2_LO_32 = np.float32(-2.12194440e-4)
 Y_MIN_32 = np.float32(-87.0)
 Y_MAX_32 = np.float32(88.0)
 HALF_32, ONE_32 = np.float32(0.5), np.float32(1.0)
-P32 = tuple(
-    np.float32(v)
-    for v in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1)
-)
+P32 = tuple(np.float32(v) for v in (1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2))
+P32 += (np.float32(1.6666665459e-1), np.float32(5.0000001201e-1))
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})

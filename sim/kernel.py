@@ -133,18 +133,17 @@ class Rec(NamedTuple):
 
 @intrinsic
 def _bits_as_float(typingctx, x):
-    """Reinterpret an int64 (int32) bit pattern as float64 (float32): free, keeps the exp loop vectorisable."""
-    if x == types.int32:
-        return types.float32(types.int32), lambda context, builder, sig, args: builder.bitcast(
-            args[0], ir.FloatType()
-        )
-    return types.float64(types.int64), lambda context, builder, sig, args: builder.bitcast(
-        args[0], ir.DoubleType()
-    )
+    """int64 (int32) bits as float64 (float32): free; keeps the exp loop vectorisable."""
+    flt = types.float32 if x == types.int32 else types.float64
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(flt))
+
+    return flt(x), codegen
 
 
 def like(a, x):
-    """x as a scalar of a's dtype (float32 arrays get float32 constants, so their arithmetic stays float32)."""
+    """x as a scalar of a's dtype (float32 arrays get float32 constants: their arithmetic stays float32)."""
     return a.dtype.type(x)
 
 
@@ -157,8 +156,7 @@ def _like(a, x):
 
 def _exp_parts(v, VT, inv_dT):
     """(P(r), bits of 2^k) with exp((v - VT)/DeltaT) = P(r) 2^k (sim.fastexp, FMA contraction only)."""
-    y = (v - VT) * inv_dT
-    return exp_parts_scalar32(y) if isinstance(y, np.float32) else exp_parts_scalar(y)
+    return (exp_parts_scalar32 if isinstance(v, np.float32) else exp_parts_scalar)((v - VT) * inv_dT)
 
 
 @overload(_exp_parts, jit_options={"cache": True, "nogil": True})

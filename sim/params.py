@@ -167,8 +167,8 @@ class SimParams(BaseModel):
     )
     precision: Literal["float64", "float32"] = Field(
         "float64",
-        description="Membrane state V, I^e, I^i, I^x in float64 (the reference, checked against the naive loop) "
-        "or float32 (faster neuron pass, same statistics; traces and weights stay float64)",
+        description="Membrane state V, I^e, I^i, I^x in float64 (the reference, checked against the naive "
+        "loop) or float32 (faster neuron pass, same statistics; traces and weights stay float64)",
     )
     rate_max_hz: float = Field(50.0, gt=0, le=1000, description="Runaway guard on the mean network rate (Hz)")
     record: RecordOptions = Field(default_factory=RecordOptions)
