@@ -64,7 +64,7 @@ def _check(ref, res, ours, J_ours, rtol=1e-12):
         np.testing.assert_allclose(res.extra[name], ref[name], rtol=rtol, atol=1e-12)
 
 
-PRECISIONS = [("exact", "float64"), ("reference", "float64"), ("exact", "float32"), ("reference", "float32")]
+PRECISIONS = [(i, p) for p in ("float64", "float32") for i in ("exact", "reference")]
 
 
 @pytest.mark.parametrize(("integrator", "precision"), PRECISIONS)
@@ -126,8 +126,9 @@ def test_kernel_calls_of_a_few_steps_match_naive(monkeypatch, precision):
     from sim import driver
 
     monkeypatch.setattr(driver, "CHUNK_MS", 3.3)
-    kw = dict(precision=precision, rule_ee="soft_hebb", eta_ee=0.01, rule_ei="homeo", eta_ei=0.01, rule_ie="oja", eta_ie=0.01,
-              rule_ii="triplet", eta_ii=0.01, jestim=1.0, jistim=1.0, rate_max_hz=1000.0)  # fmt: skip
+    kw = dict(rule_ee="soft_hebb", eta_ee=0.01, rule_ei="homeo", eta_ei=0.01, rule_ie="oja", eta_ie=0.01,
+              rule_ii="triplet", eta_ii=0.01, jestim=1.0, jistim=1.0, rate_max_hz=1000.0,
+              precision=precision)  # fmt: skip
     p, J, ref, res, ours, J_ours = run_both(seed=5, **kw)
     _check(ref, res, ours, J_ours)
     for b, blk in enumerate(BLOCKS):  # block mean of the last 1-step bin
