@@ -1,11 +1,13 @@
 """precision="float32" gives the statistics of float64: paired runs (same network, X trains and V0 per seed).
 
-Chaos separates the float32 and float64 trajectories within ~1 s, so per seed we compare with what any
-rounding-level change does: the float64 run started from V0 rounded to float32 (the one-time rounding
-the float32 path also makes). If float32 changes nothing systematic, d32 = stat(float32) - stat(float64)
-and d0 = stat(float64, V0 rounded) - stat(float64) come from one distribution: a two-sample t of their
-means (5 + 5 seeds) must stay below 5 (two-sided p ~ 0.001), and both must be small against the
-seed-to-seed spread of float64 (a different network per seed).
+Chaos separates the float32 and float64 trajectories within ~1 s (the float32 rounding of every step
+moves some spike by a step), so per seed we compare with what another trajectory of the same network
+does: the float64 run from a second V0 draw (a V0 rounded to float32 is no test: in discrete time its
+2e-6 mV decay away before any spike moves, the run is identical). If float32 changes nothing systematic,
+d32 = stat(float32) - stat(float64) and d0 = stat(float64, other V0) - stat(float64) come from one
+distribution: a two-sample t of their means (5 + 5 seeds) must stay below 5 (two-sided p ~ 0.001), and
+d32 must be small against the seed-to-seed spread of float64 (a different network per seed). The X
+current has no feedback (d0 = 0): there float32 may only add its rounding, < 1e-5 relative.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ def _cv(p: SimParams, times: np.ndarray, ids: np.ndarray, pop: slice) -> float:
     return float(np.mean(cvs))
 
 
-def _stats(seed: int, precision: str, round_v0: bool, **kw) -> dict[str, float]:
-    """One run exactly as sim.simulate draws it (optionally V0 rounded to float32); its statistics."""
+def _stats(seed: int, precision: str, other_v0: bool, **kw) -> dict[str, float]:
+    """One run exactly as sim.simulate draws it (or with a second V0 draw); its statistics."""
     rec = dict(BASE["record"], spike_neurons=BASE["N"])
     p = SimParams(**{**BASE, "record": rec, **kw}, seed=seed, precision=precision)
     s_conn, s_x, s_misc = np.random.SeedSequence(p.seed).spawn(3)
@@ -50,8 +52,8 @@ def _stats(seed: int, precision: str, round_v0: bool, **kw) -> dict[str, float]:
     x_source = XSource(p, np.random.default_rng(s_x))
     rng = np.random.default_rng(s_misc)
     V0 = rng.uniform(p.Vre, p.VT, p.N)
-    if round_v0:
-        V0 = V0.astype(np.float32).astype(np.float64)
+    if other_v0:
+        V0 = np.random.default_rng([seed, 1]).uniform(p.Vre, p.VT, p.N)
     r = run_network(p, conn, x_source, V0, rng=rng, copy_weights=False)
     assert r.summary["status"] == "done" and r.summary["raster_dropped"] == 0
     s = dict(r.summary)
@@ -78,7 +80,7 @@ def test_float32_statistics_match_float64(mode):
     spread = runs["f64"].std(axis=0, ddof=1)
     rows = [
         f"{k:>15} f64 {m:9.4f} ± {sp:7.4f}  f32-f64 {a:+.4f} ± {b:.4f}  "
-        f"rounded V0 {c:+.4f} ± {d:.4f}  t {tt:+.2f}"
+        f"other V0 {c:+.4f} ± {d:.4f}  t {tt:+.2f}"
         for k, m, sp, a, b, c, d, tt in zip(
             STATS,
             runs["f64"].mean(0),
@@ -95,7 +97,10 @@ def test_float32_statistics_match_float64(mode):
         f"\n{mode} (N={BASE['N']}, T={BASE['T']:g} ms, seeds {SEEDS.start}-{SEEDS.stop - 1})\n"
         + "\n".join(rows)
     )
-    assert np.all(np.abs(t) < 5), rows
+    chaotic = d0.std(axis=0, ddof=1) > 0
+    assert np.all(np.abs(t[chaotic]) < 5), rows
+    value = np.abs(runs["f64"]).mean(axis=0)
+    assert np.all(np.abs(d32[:, ~chaotic]) <= 1e-5 * value[~chaotic]), rows
     # the precision's effect is small against the network-to-network spread (where there is one)
     moving = spread > 1e-9
     assert np.all(np.abs(d32.mean(axis=0))[moving] < spread[moving]), rows
