@@ -76,6 +76,18 @@ def test_kernel_static_matches_naive(integrator, precision):
     assert ref["V"].dtype == np.dtype(precision) and ref["x"].dtype == np.float64
 
 
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+def test_neuron_pass_blocks_match_naive(precision):
+    """More cells than one block of the neuron pass (a full block and a partial one)."""
+    from sim.kernel import BLOCK
+
+    N = BLOCK + 77
+    kw = dict(N=N, T=15.0, rx=0.05, p_ee=0.02, p_ei=0.02, p_ie=0.02, p_ii=0.02, p_ex=0.02, p_ix=0.02)
+    _p, J, ref, res, ours, J_ours = run_both(seed=6, precision=precision, **kw)
+    assert {k for _, k in ours} & set(range(BLOCK)) and {k for _, k in ours} & set(range(BLOCK, N))
+    _check(ref, res, ours, J_ours, rtol=0)
+
+
 @pytest.mark.parametrize(("integrator", "precision"), PRECISIONS[:3])
 @pytest.mark.parametrize("rule", [r for r in RULES if r != "static"])
 def test_kernel_rule_on_every_block_matches_naive(rule, integrator, precision):
