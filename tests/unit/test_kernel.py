@@ -83,7 +83,7 @@ def test_neuron_pass_blocks_match_naive(precision):
 
     N = BLOCK + 77
     kw = dict(N=N, T=15.0, rx=0.05, p_ee=0.02, p_ei=0.02, p_ie=0.02, p_ii=0.02, p_ex=0.02, p_ix=0.02)
-    _p, J, ref, res, ours, J_ours = run_both(seed=6, precision=precision, **kw)
+    _p, _J, ref, res, ours, J_ours = run_both(seed=6, precision=precision, **kw)
     assert {k for _, k in ours} & set(range(BLOCK)) and {k for _, k in ours} & set(range(BLOCK, N))
     _check(ref, res, ours, J_ours, rtol=0)
 
