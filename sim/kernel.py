@@ -19,8 +19,8 @@ from sim.plasticity import BLOCK_ORDER, apply_block
 
 OK, DIVERGED_RATE, DIVERGED_NONFINITE = 0, 1, 2
 BLOCK = 1024
-"""Neurons per block of the neuron pass (1024 measured 6-14 % faster per run than 256 at N = 1000-5000, both
-precisions: the per-block cost of the fused loop is amortised, and the threshold scans stay rare)."""
+"""Neurons per block of the neuron pass (1024: runs 5-11 % faster than with 256 at N = 1000-10,000;
+docs/sim.md): the per-block cost of the fused loop is amortised, and the threshold scans stay rare."""
 ACC_EVERY = 10
 SAMPLE_EVERY = 10
 """Sampled synapse weights enter their bin mean every this many steps (1 ms): they are scattered in
