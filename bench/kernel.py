@@ -3,12 +3,15 @@
     python bench/kernel.py                  # N = 1000 ... 10,000; static and iSTDP on EI+II
     python bench/kernel.py --large          # also N = 20,000 and 50,000 with iSTDP (needs ~5 GB)
     python bench/kernel.py --before REV     # the "before" kernel: sim/ of git revision REV
+    python bench/kernel.py --no-before --no-original   # after only: float64 and float32 state
+
+Ours after is measured with precision float64 and float32 (column f32, ratio f32/a), alternating.
 
 Every measurement runs in its own subprocess pinned to one core (peak RSS = ru_maxrss of that
 process); before, after and the original alternate per configuration so machine load hits them
 alike, and each number is the minimum of --reps repetitions. Ours: wall time of `run_network` for
-T=3 s minus T=1 s (connectivity and compilation excluded; the numba cache is warm). Original: wall
-time of `simulate()` for a short T (it runs at ~2-10 s/s).
+T=3 s minus T=1 s (connectivity, compilation and the summary's finite-N theory excluded; the numba
+cache is warm). Original: wall time of `simulate()` for a short T (it runs at ~2-10 s/s).
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ from sim.inputs import XSource
 from sim.driver import run_network, warm_up
 warm_up()  # load every kernel from the on-disk cache before timing
 N, kw, T = {N}, {kw}, {T}
-import sim.driver
+import sim.driver, sim.summary
+if hasattr(sim.summary, "_finite_theory"):  # seconds of root finding per run, not the kernel
+    sim.summary._finite_theory = lambda p: {{}}
 src = sim.driver.__file__
 walls, cpus = {{}}, {{}}
 for t in ((1000.0, T) if T > 1000.0 else (T,)):
@@ -112,6 +117,16 @@ def best(code: str, reps: int, root: Path = ROOT) -> dict:
     return min(ok, key=lambda r: r[METRIC]) if ok else runs[-1]
 
 
+def best_alternating(codes: tuple[str, ...], reps: int) -> list[dict]:
+    """`best` of each script, the scripts run in turn per repetition (so load drifts hit them alike)."""
+    runs = [[measure(code) for code in codes] for _ in range(reps)]
+    out = []
+    for i in range(len(codes)):
+        ok = [r[i] for r in runs if "cpu_per_s" in r[i]]
+        out.append(min(ok, key=lambda r: r[METRIC]) if ok else runs[-1][i])
+    return out
+
+
 def checkout_before(rev: str, into: Path) -> Path:
     """Extract sim/ of git revision `rev` into `into` (the before kernel, imported from there)."""
     archive = into / "sim.tar"
@@ -145,16 +160,17 @@ def ensure_original_version_file() -> None:
                 version.write_text("0.0.6\n")
 
 
-def _row(N: int, mode: str, after: dict, before: dict, orig: dict) -> str:
+def _row(N: int, mode: str, after: dict, before: dict, orig: dict, f32: dict) -> str:
     """One line of the table (NaN where a measurement failed; the error is appended)."""
-    a, b, g = (d.get(METRIC, math.nan) for d in (after, before, orig))
+    a, b, g, f = (d.get(METRIC, math.nan) for d in (after, before, orig, f32))
     syn = after.get("nnz", 0) + after.get("nx", 0)
     line = (
-        f"{N:>6} {mode:>12} {a:>8.3f} {b:>8.3f} {b / a:>7.2f} {g:>8.3f} {g / a:>7.1f} "
+        f"{N:>6} {mode:>12} {a:>8.3f} {f:>8.3f} {f / a:>6.3f} {b:>8.3f} {b / a:>7.2f} "
+        f"{g:>8.3f} {g / a:>7.1f} "
         f"{after.get('rss', 0) / 2**20:>7.0f} {before.get('rss', 0) / 2**20:>7.0f} "
         f"{orig.get('rss', 0) / 2**20:>7.0f} {after.get('rss', 0) / max(syn, 1):>6.1f}"
     )
-    for who, d in (("after", after), ("before", before), ("orig", orig)):
+    for who, d in (("after", after), ("f32", f32), ("before", before), ("orig", orig)):
         if who == "before" and "src" in d and str(ROOT) in d["src"]:
             line += "  (before imported the working tree!)"
         if "error" in d:
@@ -162,7 +178,8 @@ def _row(N: int, mode: str, after: dict, before: dict, orig: dict) -> str:
     return line
 
 
-HEAD = ("N", "mode", "after", "before", "b/a", "orig", "orig/a", "MB a", "MB b", "MB o", "B/syn")
+HEAD = ("N", "mode", "after", "f32", "f32/a", "before", "b/a", "orig", "orig/a")
+HEAD += ("MB a", "MB b", "MB o", "B/syn")
 
 
 def main() -> None:
@@ -172,32 +189,39 @@ def main() -> None:
     ap.add_argument("--before", default=REFERENCE_REV, help="git revision of the before kernel")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--no-original", action="store_true")
+    ap.add_argument("--no-before", action="store_true")
+    ap.add_argument("--modes", nargs="*", default=list(MODES), choices=list(MODES))
     args = ap.parse_args()
     ensure_original_version_file()
     tmp = tempfile.TemporaryDirectory(prefix="pbn-before-")
     before_root = checkout_before(args.before, Path(tmp.name))
     rows = []
-    print("{:>6} {:>12} {:>8} {:>8} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6}".format(*HEAD))
-    print(f"(CPU s per simulated s, one core, min of {args.reps}; before = sim/ at {args.before}; "
-          "B/syn: after's peak RSS per recurrent + X synapse)")  # fmt: skip
+    widths = (6, 12, 8, 8, 6, 8, 7, 8, 7, 7, 7, 7, 6)
+    print(" ".join(f"{h:>{w}}" for h, w in zip(HEAD, widths, strict=True)))
+    print(f"(CPU s per simulated s, one core, min of {args.reps}; after = float64 state, f32 = float32; "
+          f"before = sim/ at {args.before}; B/syn: after's peak RSS per recurrent + X synapse)")  # fmt: skip
     for N in args.sizes:
-        for mode, kw in MODES.items():
+        for mode in args.modes:
+            kw = MODES[mode]
             code = OURS.format(N=N, kw=repr(kw), T=3000.0)
-            after = best(code, args.reps)
-            before = best(code, args.reps, before_root)
+            code32 = OURS.format(N=N, kw=repr({**kw, "precision": "float32"}), T=3000.0)
+            after, f32 = best_alternating((code, code32), args.reps)
+            before = {} if args.no_before else best(code, args.reps, before_root)
             orig = (
                 {}
                 if args.no_original
                 else best(ORIGINAL.format(N=N, kw=repr(kw), T=ORIGINAL_T_MS.get(N, 500)), args.reps)
             )
             rows.append(dict(N=N, mode=mode, ours=after))
-            print(_row(N, mode, after, before, orig), flush=True)
+            print(_row(N, mode, after, before, orig, f32), flush=True)
     if args.large:
         for N, T in ((20_000, 2000.0), (50_000, 2000.0)):  # at least 1 simulated s measured
             code = OURS.format(N=N, kw=repr(MODES["istdp_ei_ii"]), T=T)
-            after, before = measure(code), measure(code, root=before_root)
+            code32 = OURS.format(N=N, kw=repr({**MODES["istdp_ei_ii"], "precision": "float32"}), T=T)
+            after, f32 = measure(code), measure(code32)
+            before = {} if args.no_before else measure(code, root=before_root)
             rows.append(dict(N=N, mode="istdp_ei_ii", ours=after))
-            print(_row(N, "istdp_ei_ii", after, before, {}), flush=True)
+            print(_row(N, "istdp_ei_ii", after, before, {}, f32), flush=True)
     if len([r for r in rows if r["mode"] == "istdp_ei_ii" and "rss" in r["ours"]]) >= 2:
         n16, a, b = n_max_within(16 * GB, rows)
         print(

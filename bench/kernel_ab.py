@@ -1,8 +1,10 @@
 """In-process A/B timing of kernel variants: CPU s per simulated s of each, on one shared network.
 
     python bench/kernel_ab.py sim/kernel.py /tmp/variant.py [--n 5000 --chunks 16]
+    python bench/kernel_ab.py sim/kernel.py sim/kernel.py@float32     # the precisions of one kernel
 
-Each argument is a copy of `sim/kernel.py` (edited as you like; it may import its own helpers).
+Each argument is a copy of `sim/kernel.py` (edited as you like; it may import its own helpers),
+optionally with `@float32` to run it on float32 membrane state (`precision="float32"`).
 All variants run the same network, X spikes and initial state (their own copies), alternating
 1 s chunks in rotating order, so machine load hits them alike; the first chunk (compilation,
 cold caches) is not counted. Prints the mean CPU s per simulated s and whether each variant ends
@@ -46,11 +48,11 @@ def load(path: str, i: int):
     return mod
 
 
-def setup(p: SimParams, K, shared: dict) -> list:
+def setup(p: SimParams, K, shared: dict, precision: str = "float64") -> list:
     """Kernel arguments of variant K on its own copy of the weights, state and recordings."""
     conn, c, rec_args = shared["conn"], shared["consts"], shared["rec_args"]
     cn = conn._replace(weight=conn.weight.copy())
-    st = _initial_state(p, cn, shared["V0"])._asdict()
+    st = _initial_state(p.model_copy(update={"precision": precision}), cn, shared["V0"])._asdict()
     state = K.State(**{f: st[f] for f in K.State._fields})
     consts = K.Consts(**{f: getattr(c, f) for f in K.Consts._fields})
     net = K.Net(*make_net(cn))
@@ -64,7 +66,8 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=16)
     ap.add_argument("--mode", choices=list(MODES), default="istdp_ei_ii")
     a = ap.parse_args()
-    mods = [load(k, i) for i, k in enumerate(a.kernels)]
+    paths, precisions = zip(*[[*k.split("@"), "float64"][:2] for k in a.kernels], strict=True)
+    mods = [load(k, i) for i, k in enumerate(paths)]
     p = SimParams(N=a.n, T=1000.0 * a.chunks, cx=0.0, seed=1, record=dict(dt=100.0), **MODES[a.mode])
     rng = np.random.default_rng(0)
     conn = build_connectivity(p, rng)
@@ -80,7 +83,7 @@ def main() -> None:
     inv = np.where(sizes > 0, 1.0 / np.maximum(sizes, 1), 0.0)
     rec_args = (p, lay, cells, np.where(flags[:, None] > 0, samp, -1), inv, _chunk_cap(p, c, 10000, cap))
     shared = dict(conn=conn, consts=c, rec_args=rec_args, V0=V0, plast=(flags, coef))
-    runs = [setup(p, K, shared) for K in mods]
+    runs = [setup(p, K, shared, prec) for K, prec in zip(mods, precisions, strict=True)]
     cpu = np.zeros(len(mods))
     steps = recording.steps_of(1000.0, p.dt)
     for k in range(a.chunks):

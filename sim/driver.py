@@ -195,23 +195,31 @@ def run_network(
     )
     result = summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_source, t_wall)
     st.x[:] *= c.fs  # the trace decay of the last step (the neuron pass applies it one step late)
-    result.extra.update(weight=conn.weight, V=st.V, Ie=st.Ie, Ii=st.Ii, Ix=st.Ix, x=st.x)
+    f64 = {k: np.asarray(getattr(st, k), np.float64) for k in ("V", "Ie", "Ii", "Ix")}  # no copy if float64
+    result.extra.update(weight=conn.weight, x=st.x, **f64)
     return result
 
 
 def _initial_state(p: SimParams, conn: Connectivity, V0: np.ndarray) -> State:
+    """Zero currents and traces, V = V0 (rounded to float32 with precision="float32"), block sums."""
     V0 = np.asarray(V0, dtype=np.float64)
     if V0.shape != (p.N,):
         raise ValueError(f"V0: expected shape ({p.N},), got {V0.shape}")
     sums = block_sums(conn.out_ptr, conn.out_split, conn.weight, conn.Ne)
-    S = np.zeros((5, p.N))
+    dtype = np.dtype(p.precision)
+    if dtype == np.float64:
+        S = np.zeros((5, p.N))
+        rows = tuple(S)
+    else:  # the traces stay float64
+        S = np.zeros((4, p.N), dtype)
+        rows = (*S, np.zeros(p.N))
     S[0] = V0
     return State(
-        *S,
+        *rows,
         sums,
         S,
         np.zeros(p.N, np.int64),
-        stim_amplitude(p),
+        stim_amplitude(p).astype(dtype, copy=False),
         np.zeros(1, np.int64),
         np.zeros(max(1, int(np.max(np.diff(conn.in_ptr), initial=0)))),
     )
@@ -257,13 +265,15 @@ def simulate(
 
 
 def warm_up() -> None:
-    """Compile (or load from the on-disk cache) every kernel on a tiny network, both integrators."""
-    for integ in ("exact", "reference"):
+    """Compile (or load from the on-disk cache) every kernel on a tiny network: both integrators, both
+    precisions (float32 state is a second specialisation of the kernel)."""
+    for integ, precision in (("exact", "float64"), ("reference", "float64"), ("exact", "float32")):
         simulate(
             dict(
                 N=40,
                 T=20.0,
                 integrator=integ,
+                precision=precision,
                 rule_ee="soft_hebb",
                 eta_ee=1e-3,
                 rule_ei="homeo",

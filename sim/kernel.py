@@ -11,16 +11,16 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
-from sim.fastexp import exp_parts_scalar
+from sim.fastexp import exp_parts_scalar, exp_parts_scalar32
 from sim.plasticity import BLOCK_ORDER, apply_block
 
 OK, DIVERGED_RATE, DIVERGED_NONFINITE = 0, 1, 2
-BLOCK = 256
-"""Neurons per block of the neuron pass (also the size of State's spare exp scratch buffers)."""
+BLOCK = 1024
+"""Neurons per block of the neuron pass (1024: runs 5-11 % faster than with 256 at N = 1000-10,000;
+docs/sim.md): the per-block cost of the fused loop is amortised, and the threshold scans stay rare."""
 ACC_EVERY = 10
 SAMPLE_EVERY = 10
 """Sampled synapse weights enter their bin mean every this many steps (1 ms): they are scattered in
@@ -45,17 +45,21 @@ class Net(NamedTuple):
 
 
 class State(NamedTuple):
-    """Dynamic state plus scratch buffers; `block_sum` is the running sum of J per block."""
+    """Dynamic state plus scratch buffers; `block_sum` is the running sum of J per block.
+
+    V, Ie, Ii, Ix (and stim) are float64 or, with precision="float32", float32; traces x and weights
+    are always float64. The kernel is the same code for both (Numba specialises on the dtypes).
+    """
 
     V: np.ndarray
     Ie: np.ndarray
     Ii: np.ndarray
     Ix: np.ndarray
-    x: np.ndarray
+    x: np.ndarray  # float64[N]
     block_sum: np.ndarray  # float64[4]
-    S: np.ndarray  # float64[5, N]: rows V, Ie, Ii, Ix, x (the fields above are views of these rows)
+    S: np.ndarray  # [5, N] float64 (rows V, Ie, Ii, Ix, x) or [4, N] float32 (no x): the fields are row views
     spikes: np.ndarray  # int64[N] this step's spikers
-    stim: np.ndarray  # float64[N] stimulus amplitude J_stim
+    stim: np.ndarray  # [N] stimulus amplitude J_stim, the dtype of V
     guard: np.ndarray  # int64[1] spikes in the current guard window
     wbuf: np.ndarray  # float64[max in-degree] scratch of the post-spike updates
 
@@ -128,42 +132,64 @@ class Rec(NamedTuple):
 
 
 @intrinsic
-def _bits_as_f64(typingctx, x):
-    """Reinterpret an int64 bit pattern as float64 (free; keeps the exp loop vectorisable)."""
+def _bits_as_float(typingctx, x):
+    """int64 (int32) bits as float64 (float32): free; keeps the exp loop vectorisable."""
+    flt = types.float32 if x == types.int32 else types.float64
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
+        return builder.bitcast(args[0], context.get_value_type(flt))
 
-    return types.float64(types.int64), codegen
+    return flt(x), codegen
 
 
-@njit(cache=True, nogil=True)
+def like(a, x):
+    """x as a scalar of a's dtype (float32 arrays get float32 constants: their arithmetic stays float32)."""
+    return a.dtype.type(x)
+
+
+@overload(like, jit_options={"cache": True, "nogil": True})
+def _like(a, x):
+    if a.dtype == types.float32:
+        return lambda a, x: np.float32(x)
+    return lambda a, x: x
+
+
 def _exp_parts(v, VT, inv_dT):
     """(P(r), bits of 2^k) with exp((v - VT)/DeltaT) = P(r) 2^k (sim.fastexp, FMA contraction only)."""
-    return exp_parts_scalar((v - VT) * inv_dT)
+    return (exp_parts_scalar32 if isinstance(v, np.float32) else exp_parts_scalar)((v - VT) * inv_dT)
+
+
+@overload(_exp_parts, jit_options={"cache": True, "nogil": True})
+def _exp_parts_impl(v, VT, inv_dT):
+    if v == types.float32:
+        return lambda v, VT, inv_dT: exp_parts_scalar32((v - VT) * inv_dT)
+    return lambda v, VT, inv_dT: exp_parts_scalar((v - VT) * inv_dT)
 
 
 @njit(cache=True, nogil=True)
 def eif_exp(V, VT, inv_dT, bits, poly):
-    """exp((V - VT)/DeltaT) as poly * 2^k into two arrays: the kernel's exp, exposed for tests."""
+    """exp((V - VT)/DeltaT) as poly * 2^k into two arrays: the kernel's exp, exposed for tests (VT and
+    inv_dT are taken in V's dtype, as in the kernel)."""
+    VT, inv_dT = like(V, VT), like(V, inv_dT)
     for i in range(V.size):
         poly[i], bits[i] = _exp_parts(V[i], VT, inv_dT)
 
 
 @njit(cache=True, nogil=True)
 def _eif(v, VT, inv_dT):
-    """exp((v - VT)/DeltaT) = P(r) * 2^k, the product rounded once (as poly * bits.view(float64))."""
+    """exp((v - VT)/DeltaT) = P(r) * 2^k, the product rounded once (as poly * bits.view(float64/32))."""
     p, b = _exp_parts(v, VT, inv_dT)
-    return p * _bits_as_f64(b)
+    return p * _bits_as_float(b)
 
 
 @njit(cache=True, nogil=True)
 def _euler(V, Ie, Ii, Ix, x, stim, c, with_stim):
     """V += dt/Cm (I + leak + EIF) for the given cells, then the current decay of step 7 and the trace decay
     closing the previous step, in one vectorised loop (the callee keeps its own FMA flags); True if
-    some V >= Vth."""
-    dt_cm, gL, EL, gLDT, Vth, VT, inv_dT = c.dt_cm, c.gL, c.EL, c.gLDT, c.Vth, c.VT, c.inv_dT
-    fe, fi, fx, fs = c.fe, c.fi, c.fx, c.fs
+    some V >= Vth. The constants take V's dtype (float32 arithmetic for float32 state); x stays float64."""
+    dt_cm, gL, EL, gLDT = like(V, c.dt_cm), like(V, c.gL), like(V, c.EL), like(V, c.gLDT)
+    Vth, VT, inv_dT = like(V, c.Vth), like(V, c.VT), like(V, c.inv_dT)
+    fe, fi, fx, fs = like(V, c.fe), like(V, c.fi), like(V, c.fx), c.fs
     hit = False
     if with_stim:
         for i in range(V.size):
@@ -172,7 +198,6 @@ def _euler(V, Ie, Ii, Ix, x, stim, c, with_stim):
             V[i] = nv
             hit |= not nv < Vth
             Ie[i], Ii[i], Ix[i] = a * fe, b * fi, d * fx
-            x[i] *= fs
     else:
         for i in range(V.size):
             v, a, b, d = V[i], Ie[i], Ii[i], Ix[i]
@@ -180,7 +205,8 @@ def _euler(V, Ie, Ii, Ix, x, stim, c, with_stim):
             V[i] = nv
             hit |= not nv < Vth
             Ie[i], Ii[i], Ix[i] = a * fe, b * fi, d * fx
-            x[i] *= fs
+    for i in range(x.size):  # its own loop: float64 lanes would halve the float32 loop's vector width
+        x[i] *= fs
     return hit
 
 
@@ -193,19 +219,20 @@ def neuron_pass(st, c, stim_on):
     trace decay that closes the previous step; then a threshold scan only in blocks where some V
     crossed. (In the full kernel, blocks measured faster than one loop over all cells.)
     """
-    S, stim, spikes = st.S, st.stim, st.spikes
-    N = S.shape[1]
+    V, Ie, Ii, Ix, x, stim, spikes = st.V, st.Ie, st.Ii, st.Ix, st.x, st.stim, st.spikes
+    N = V.size
+    Vth = like(V, c.Vth)
     ns = 0
     for lo in range(0, N, BLOCK):
         hi = min(lo + BLOCK, N)
-        if _euler(S[0, lo:hi], S[1, lo:hi], S[2, lo:hi], S[3, lo:hi], S[4, lo:hi], stim[lo:hi], c, stim_on):
+        if _euler(V[lo:hi], Ie[lo:hi], Ii[lo:hi], Ix[lo:hi], x[lo:hi], stim[lo:hi], c, stim_on):
             for i in range(lo, hi):
-                if not S[0, i] < c.Vth:
+                if not V[i] < Vth:
                     spikes[ns] = i
                     ns += 1
     bad = False
     for j in range(ns):
-        if not np.isfinite(S[0, spikes[j]]):
+        if not np.isfinite(V[spikes[j]]):
             bad = True
     return ns, bad
 

@@ -24,6 +24,10 @@ bounds (M2), Kohonen (P2/M3), Oja (M4), triplet (M5), homeostatic iSTDP-type (P3
 MODEL_VERSION = "1"
 """Bumped whenever a change alters the numbers a run produces (part of the cache key)."""
 
+IDENTITY_DEFAULTS: dict[str, Any] = {"precision": "float64"}
+"""Fields added after runs were stored: left out of a run's identity (cache key) at these values, so
+runs made before the field existed keep their keys (with the default they give the same numbers)."""
+
 # Original flat names -> (block, rule, name of the learning-rate field they set).
 LEGACY_RULES: dict[str, tuple[str, str]] = {
     "eta_ee_hebb": ("ee", "soft_hebb"),
@@ -160,6 +164,11 @@ class SimParams(BaseModel):
         "exact",
         description="'reference': Euler factors (1-dt/tau) as the original; 'exact': exponential decay and "
         "charge-exact delivery (MODEL.md B16)",
+    )
+    precision: Literal["float64", "float32"] = Field(
+        "float64",
+        description="Membrane state V, I^e, I^i, I^x in float64 (the reference, checked against the naive "
+        "loop) or float32 (faster neuron pass, same statistics; traces and weights stay float64)",
     )
     rate_max_hz: float = Field(50.0, gt=0, le=1000, description="Runaway guard on the mean network rate (Hz)")
     record: RecordOptions = Field(default_factory=RecordOptions)

@@ -30,9 +30,10 @@ def _theory(p: SimParams) -> dict[str, float]:
 
 def _finite_theory(p: SimParams) -> dict[str, float]:
     """sim.finite_theory.predict_finite: the finite-N prediction (keys in sim.summary_keys, issue 12).
-    It depends on the parameters, not the seed, and costs up to seconds with plastic rules: the replicates
-    of one point in a worker process compute it once."""
-    return dict(_finite_theory_of(p.model_copy(update={"seed": 0}).model_dump_json()))
+    It depends on the parameters, not the seed or the precision, and costs up to seconds with plastic rules:
+    the replicates of one point in a worker process compute it once."""
+    same = {"seed": 0, "precision": "float64"}
+    return dict(_finite_theory_of(p.model_copy(update=same).model_dump_json()))
 
 
 @functools.lru_cache(maxsize=256)

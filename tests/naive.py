@@ -3,7 +3,9 @@
 `naive_network` runs MODEL.md §1.7 step by step on dense matrices J [post, pre] and Jx [post, X]
 with an explicit existence mask, and writes each plasticity rule of §2 in its textbook form. It
 uses `sim.fastexp.fast_exp` for the EIF exponential (itself tested against math.exp) so that
-spikes can be compared exactly with the kernel.
+spikes can be compared exactly with the kernel. With precision="float32", V and the currents are
+float32 numpy arrays (Python-float constants then act as float32, NEP 50), the exponential is
+`fast_exp32`, and a delivery rounds the float64 sum current + w * increment once to float32.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.fastexp import fast_exp
+from sim.fastexp import fast_exp, fast_exp32
 from sim.params import SimParams
 
 ORDER = ("ee", "ie", "ei", "ii")
@@ -110,15 +112,17 @@ def naive_network(
     f = factors(p)
     J, M = J.copy(), J != 0
     N, Ne = p.N, p.Ne
-    V = V0.astype(float).copy()
-    Ie, Ii, Ix, x = np.zeros(N), np.zeros(N), np.zeros(N), np.zeros(N)
-    stim = np.where(np.arange(N) < Ne, math.sqrt(N) * p.jestim, math.sqrt(N) * p.jistim)
+    dtype = np.dtype(p.precision)
+    exp = fast_exp32 if dtype == np.float32 else fast_exp
+    V = np.asarray(V0, np.float64).astype(dtype)
+    Ie, Ii, Ix, x = np.zeros(N, dtype), np.zeros(N, dtype), np.zeros(N, dtype), np.zeros(N)
+    stim = np.where(np.arange(N) < Ne, math.sqrt(N) * p.jestim, math.sqrt(N) * p.jistim).astype(dtype)
     off = p.T if p.stim_off is None else p.stim_off
     spikes = []
     for n in range(1, p.Nt + 1):
         for m in x_ids[x_steps == n]:  # 1
             Ix += Jx[:, m] * f["inc_x"]
-        e = fast_exp((V - p.VT) * (1 / p.DeltaT))  # 2
+        e = exp((V - p.VT) * (1 / p.DeltaT))  # 2
         drive = Ie + Ii + Ix + p.gL * (p.EL - V) + (p.gL * p.DeltaT) * e
         if p.stim_on <= (n - 1) * p.dt < off and (p.jestim or p.jistim):
             drive = stim + Ie + Ii + Ix + p.gL * (p.EL - V) + (p.gL * p.DeltaT) * e

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import MODEL_VERSION, SimParams
 from sim.cost import DEFAULT_MODEL, CostModel, estimate
+from sim.params import IDENTITY_DEFAULTS
 from worker.errors import LimitExceededError, MemoryBudgetError, SweepValidationError
 from worker.limits import SweepLimits
 
@@ -166,7 +167,11 @@ def derive_seed(sweep_seed: int, point: dict[str, Any], replicate: int) -> int:
 
 def cache_key(params: SimParams) -> str:
     """Identity of a run's result: full parameters (seed included) + the model version."""
-    text = canonical_json({"params": params.model_dump(mode="json"), "model_version": MODEL_VERSION})
+    dump = params.model_dump(mode="json")
+    for name, value in IDENTITY_DEFAULTS.items():
+        if dump.get(name) == value:
+            del dump[name]
+    text = canonical_json({"params": dump, "model_version": MODEL_VERSION})
     return hashlib.sha256(text.encode()).hexdigest()
 
 

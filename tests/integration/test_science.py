@@ -15,6 +15,10 @@ import pytest
 
 import sim
 
+PRECISION = pytest.mark.parametrize("precision", ["float64", "float32"])
+"""Every physics check holds with float32 membrane state too (tests/integration/test_precision_science.py
+compares the two precisions' statistics directly)."""
+
 
 def _run(**kw):
     return sim.simulate({"cx": 0.0, **kw})
@@ -25,7 +29,8 @@ def _rel(a: float, b: float) -> float:
 
 
 @pytest.mark.slow
-def test_static_network_reaches_balanced_rates_with_finite_n_correction():
+@PRECISION
+def test_static_network_reaches_balanced_rates_with_finite_n_correction(precision):
     """Deviation from r = -W^-1 W_x r_x is O(1/sqrt N): at N=5000 within 12 %; quadrupling N halves it.
 
     12 %: the O(1/sqrt N) remainder measured by the original (3.3 % E, 8.4 % I against 5.82/15.88)
@@ -33,8 +38,8 @@ def test_static_network_reaches_balanced_rates_with_finite_n_correction():
     N=5000 (predicted ratio 2) and accept a ratio above 1.3 (population rates over 2 s have about
     1 % sampling error, small against deviations of 5-20 %).
     """
-    big = _run(N=5000, T=3000.0, analysis=dict(start=1000.0), seed=1)
-    small = _run(N=1250, T=3000.0, analysis=dict(start=1000.0), seed=1)
+    big = _run(N=5000, T=3000.0, analysis=dict(start=1000.0), seed=1, precision=precision)
+    small = _run(N=1250, T=3000.0, analysis=dict(start=1000.0), seed=1, precision=precision)
     s = big.summary
     for pop in ("e", "i"):
         assert _rel(s[f"rate_{pop}_hz"], s[f"theory_rate_{pop}_hz"]) < 0.12
@@ -47,19 +52,24 @@ def test_static_network_reaches_balanced_rates_with_finite_n_correction():
 
 
 @pytest.mark.slow
-def test_reference_integrator_matches_the_original_package_rates():
+@PRECISION
+def test_reference_integrator_matches_the_original_package_rates(precision):
     """Euler ('reference') at N=5000, c=0: the original gives r_e=5.63, r_i=14.54 Hz (MODEL §4.5).
 
     Tolerance 6 %: realisation-to-realisation spread of population rates at N=5000 is ~2-3 %
     (quenched in-degree disorder), plus 2 s of sampling (~1 %).
     """
-    s = _run(N=5000, T=3000.0, integrator="reference", analysis=dict(start=1000.0), seed=2).summary
+    s = _run(
+        N=5000, T=3000.0, integrator="reference", analysis=dict(start=1000.0), seed=2, precision=precision
+    )
+    s = s.summary
     assert s["rate_e_hz"] == pytest.approx(5.63, rel=0.06)
     assert s["rate_i_hz"] == pytest.approx(14.54, rel=0.06)
 
 
 @pytest.mark.slow
-def test_ei_istdp_drives_e_rate_to_target_and_jei_to_fixed_point():
+@PRECISION
+def test_ei_istdp_drives_e_rate_to_target_and_jei_to_fixed_point(precision):
     """iSTDP on I->E (P5), eta=1.5e-3, N=2000 (MODEL §4.5: tau_w ~ 10 s): r_e -> rho_ei, j_ei -> -119.66.
 
     r_e within 5 % of rho over the second half (the O(1/N) covariance terms of the drift and the
@@ -67,7 +77,8 @@ def test_ei_istdp_drives_e_rate_to_target_and_jei_to_fixed_point():
     network) must be compensated by weaker inhibition, which moves j_ei by the same order. The
     original package run the same way (seed 31415, 60 s) ends at j_ei = -115.6, r_e = 9.85 Hz.
     """
-    r = _run(N=2000, T=60_000.0, eta_ei=1.5e-3, record=dict(dt=1000.0, cells=2, weights=10), seed=3)
+    r = _run(N=2000, T=60_000.0, eta_ei=1.5e-3, record=dict(dt=1000.0, cells=2, weights=10), seed=3,
+             precision=precision)  # fmt: skip
     s = r.summary
     assert s["rate_e_hz"] == pytest.approx(10.0, rel=0.05)
     assert s["j_ei"] == pytest.approx(s["theory_j_ei"], rel=0.05)
@@ -77,7 +88,8 @@ def test_ei_istdp_drives_e_rate_to_target_and_jei_to_fixed_point():
 
 
 @pytest.mark.slow
-def test_soft_hebb_drives_jee_to_jmax():
+@PRECISION
+def test_soft_hebb_drives_jee_to_jmax(precision):
     """Soft-bound Hebb (P1): every synapse drifts to jmax at rate eta tau r_pre r_post.
 
     With eta=0.02 and pre and post rates above 8 Hz the time constant is < 4 s, so after 20 s the
@@ -87,7 +99,7 @@ def test_soft_hebb_drives_jee_to_jmax():
     unchanged between 20 s and 40 s). Tolerance 5 %. The block mean rises monotonically.
     """
     r = _run(N=1000, T=20_000.0, rule_ee="soft_hebb", eta_ee=0.02, jmax_ee=25.0, jee=20.0, jei=-100.0,
-             record=dict(dt=1000.0, weights=3000, cells=2), seed=4)  # fmt: skip
+             record=dict(dt=1000.0, weights=3000, cells=2), seed=4, precision=precision)  # fmt: skip
     rates = r.neuron_rate_hz
     post, pre = r.synapse_post[0], r.synapse_pre[0]
     sel = (post >= 0) & (rates[np.maximum(post, 0)] > 8) & (rates[np.maximum(pre, 0)] > 8)
@@ -97,7 +109,8 @@ def test_soft_hebb_drives_jee_to_jmax():
 
 
 @pytest.mark.slow
-def test_kohonen_converges_to_its_self_consistent_fixed_point():
+@PRECISION
+def test_kohonen_converges_to_its_self_consistent_fixed_point(precision):
     """Kohonen (P2): dJ/dt = eta r_post (beta tau r_pre - J), so each synapse -> beta tau r_pre.
 
     The block mean lags (synapses onto slow cells relax at eta r_post: the rate-heterogeneity
@@ -107,7 +120,7 @@ def test_kohonen_converges_to_its_self_consistent_fixed_point():
     from 6 towards the rate-level fixed point 3.0 of §4.3 (j_ei = -100, beta = 2).
     """
     r = _run(N=1000, T=20_000.0, rule_ee="kohonen", eta_ee=0.05, beta_ee=2.0, jee=6.0, jei=-100.0,
-             record=dict(dt=1000.0, weights=3000, cells=2), seed=5)  # fmt: skip
+             record=dict(dt=1000.0, weights=3000, cells=2), seed=5, precision=precision)  # fmt: skip
     rates = r.neuron_rate_hz
     post, pre = r.synapse_post[0], r.synapse_pre[0]
     sel = (post >= 0) & (rates[np.maximum(post, 0)] > 5)
@@ -119,9 +132,11 @@ def test_kohonen_converges_to_its_self_consistent_fixed_point():
 
 
 @pytest.mark.slow
-def test_correlated_input_gives_order_one_covariances():
+@PRECISION
+def test_correlated_input_gives_order_one_covariances(precision):
     """c = 0.1: mean spike-count covariances are O(1) and N-independent (MODEL §4.2); within a factor 2."""
-    s = sim.simulate(dict(N=2000, T=6000.0, cx=0.1, analysis=dict(start=1000.0), seed=6)).summary
+    s = sim.simulate(dict(N=2000, T=6000.0, cx=0.1, analysis=dict(start=1000.0), seed=6, precision=precision))
+    s = s.summary
     for k in ("cov_ee", "cov_ei", "cov_ii"):
         assert 0.5 < s[k] / s[f"theory_{k}"] < 2.0, k
     assert math.isfinite(s["corr_ee"]) and s["corr_ee"] > 0
