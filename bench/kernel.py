@@ -1,14 +1,16 @@
 """Kernel benchmark: ours after and before (a git revision's sim/) against plastic-balanced-network 0.0.6.
 
     python bench/kernel.py                  # N = 1000 ... 10,000; static and iSTDP on EI+II
-    python bench/kernel.py --large          # also N = 20,000 and 50,000 with iSTDP (needs ~5 GB)
+    python bench/kernel.py --large          # also N = 20,000 and 50,000 with iSTDP, threads 1 and 2 (~5 GB)
     python bench/kernel.py --before REV     # the "before" kernel: sim/ of git revision REV
 
 Every measurement runs in its own subprocess pinned to one core (peak RSS = ru_maxrss of that
 process); before, after and the original alternate per configuration so machine load hits them
 alike, and each number is the minimum of --reps repetitions. Ours: wall time of `run_network` for
 T=3 s minus T=1 s (connectivity and compilation excluded; the numba cache is warm). Original: wall
-time of `simulate()` for a short T (it runs at ~2-10 s/s).
+time of `simulate()` for a short T (it runs at ~2-10 s/s). `--large` also runs ours with threads=2
+(pinned to cores {0, 1}) alternating with threads=1 and prints CPU and wall s per simulated s of both:
+for threads, wall time is what counts.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ for t in ((1000.0, T) if T > 1000.0 else (T,)):
     build = time.perf_counter() - t0
     V0 = rng.uniform(p.Vre, p.VT, p.N)
     t0, c0 = time.perf_counter(), time.process_time()
-    r = run_network(p, conn, XSource(p, rng), V0, copy_weights=False)
+    r = run_network(p, conn, XSource(p, rng), V0, copy_weights=False{threads})
     walls[t] = time.perf_counter() - t0
     cpus[t] = time.process_time() - c0
     info = dict(nnz=int(conn.weight.size), nin=int(conn.in_syn.size), nx=int(conn.x_weight.size))
@@ -85,8 +87,9 @@ print(json.dumps(dict(per_s=wall / (T / 1000.0), cpu_per_s=cpu / (T / 1000.0), r
 """
 
 
-def measure(code: str, timeout: float = 3600, root: Path = ROOT, core: int = 0) -> dict:
-    """Run one measurement script in a fresh interpreter pinned to `core`, importing `sim` from `root`."""
+def measure(code: str, timeout: float = 3600, root: Path = ROOT, core: int | str = 0) -> dict:
+    """Run one measurement script in a fresh interpreter pinned to `core` (or "0, 1"), importing `sim`
+    from `root`."""
     env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{ROOT}"}
     if root != ROOT:  # the before kernel compiles into its own numba cache
         env["NUMBA_CACHE_DIR"] = str(root / ".numba-cache")
@@ -162,6 +165,28 @@ def _row(N: int, mode: str, after: dict, before: dict, orig: dict) -> str:
     return line
 
 
+def ours(N: int, kw: dict, T: float, threads: int = 1) -> str:
+    """The measurement script of our kernel (threads=... only if > 1: the before kernel lacks it)."""
+    return OURS.format(N=N, kw=repr(kw), T=T, threads=f", threads={threads}" if threads > 1 else "")
+
+
+def _threads_row(N: int, one: dict, two: dict) -> str:
+    """CPU and wall s per simulated s with threads 1 and 2, the wall speed-up, peak RSS per synapse."""
+    c1, w1, c2, w2 = (d.get(k, math.nan) for d in (one, two) for k in ("cpu_per_s", "per_s"))
+    syn = two.get("nnz", 0) + two.get("nx", 0)
+    line = (
+        f"{N:>6} {c1:>8.3f} {w1:>8.3f} {c2:>8.3f} {w2:>8.3f} {w1 / w2:>7.2f} "
+        f"{one.get('rss', 0) / 2**20:>7.0f} {two.get('rss', 0) / 2**20:>7.0f} "
+        f"{two.get('rss', 0) / max(syn, 1):>6.1f}"
+    )
+    for who, d in (("threads=1", one), ("threads=2", two)):
+        if "error" in d:
+            line += f"  {who}: {d['error']}"
+        elif d.get("status") != "done":
+            line += f"  {who}: {d.get('status')}"
+    return line
+
+
 HEAD = ("N", "mode", "after", "before", "b/a", "orig", "orig/a", "MB a", "MB b", "MB o", "B/syn")
 
 
@@ -169,6 +194,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="*", default=[1000, 2000, 5000, 10000])
     ap.add_argument("--large", action="store_true", help="also N=20,000 and 50,000 with iSTDP on EI+II")
+    ap.add_argument("--large-sizes", type=int, nargs="*", default=[20_000, 50_000])
+    ap.add_argument("--large-reps", type=int, default=1, help="threads 1, 2 alternations per large N")
     ap.add_argument("--before", default=REFERENCE_REV, help="git revision of the before kernel")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--no-original", action="store_true")
@@ -182,7 +209,7 @@ def main() -> None:
           "B/syn: after's peak RSS per recurrent + X synapse)")  # fmt: skip
     for N in args.sizes:
         for mode, kw in MODES.items():
-            code = OURS.format(N=N, kw=repr(kw), T=3000.0)
+            code = ours(N, kw, 3000.0)
             after = best(code, args.reps)
             before = best(code, args.reps, before_root)
             orig = (
@@ -192,12 +219,28 @@ def main() -> None:
             )
             rows.append(dict(N=N, mode=mode, ours=after))
             print(_row(N, mode, after, before, orig), flush=True)
+    threads_rows = []
     if args.large:
-        for N, T in ((20_000, 2000.0), (50_000, 2000.0)):  # at least 1 simulated s measured
-            code = OURS.format(N=N, kw=repr(MODES["istdp_ei_ii"]), T=T)
-            after, before = measure(code), measure(code, root=before_root)
+        T = 2000.0  # at least 1 simulated s measured
+        for N in args.large_sizes:
+            code, kw = ours(N, MODES["istdp_ei_ii"], T), MODES["istdp_ei_ii"]
+            one, two = [], []
+            for _ in range(args.large_reps):  # alternate so machine load hits both alike
+                one.append(measure(code))
+                two.append(measure(ours(N, kw, T, threads=2), core="0, 1"))
+            after = min((r for r in one if "per_s" in r), key=lambda r: r[METRIC], default=one[-1])
+            before = measure(code, root=before_root)
             rows.append(dict(N=N, mode="istdp_ei_ii", ours=after))
             print(_row(N, "istdp_ei_ii", after, before, {}), flush=True)
+            best_two = min((r for r in two if "per_s" in r), key=lambda r: r["per_s"], default=two[-1])
+            best_one = min((r for r in one if "per_s" in r), key=lambda r: r["per_s"], default=one[-1])
+            threads_rows.append(_threads_row(N, best_one, best_two))
+    if threads_rows:
+        reps = args.large_reps
+        print(f"\none run on two cores (iSTDP EI+II, T = {T / 1000:g} s minus 1 s; min wall of {reps}):")
+        print("{:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6}".format(
+            "N", "CPU 1", "wall 1", "CPU 2", "wall 2", "w1/w2", "MB 1", "MB 2", "B/syn"))  # fmt: skip
+        print("\n".join(threads_rows), flush=True)
     if len([r for r in rows if r["mode"] == "istdp_ei_ii" and "rss" in r["ours"]]) >= 2:
         n16, a, b = n_max_within(16 * GB, rows)
         print(
