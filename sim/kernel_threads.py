@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from sim.atomics import ABORT, barrier_wait
+from sim.atomics import ABORT, barrier_wait, cycles
 from sim.kernel import (
     ACC_EVERY,
     BLOCK,
@@ -65,6 +65,7 @@ class Split(NamedTuple):
     snap: np.ndarray  # float64[4, n_cells] V, Ie, Ii, Ix of the recorded cells at recording time
     gspk: np.ndarray  # int64[N] all spikers in order (thread 0, for recording)
     bar: np.ndarray  # int64[2] barrier arrivals, abort flag
+    wait: np.ndarray  # int64[T, 2] CPU cycles waited at the barriers, cycles in the kernel (load balance)
 
 
 class Threads(NamedTuple):
@@ -102,18 +103,16 @@ def rows_sorted(ptr, post):
 
 
 @njit(cache=True, nogil=True)
-def row_splits(ptr, post, bounds):
-    """int64[T+1, rows]: per row, the first synapse whose post is >= bounds[t] (rows sorted by post)."""
+def row_splits(ptr, post, bounds, sp):
+    """sp[t, k] = the first synapse of row k whose post is >= bounds[t] (rows sorted by post)."""
     T = bounds.size - 1
     nrows = ptr.size - 1
-    sp = np.empty((T + 1, nrows), np.int64)
     for k in range(nrows):
         a, b = ptr[k], ptr[k + 1]
         sp[0, k] = a
         sp[T, k] = b
         for t in range(1, T):
             sp[t, k] = a + np.searchsorted(post[a:b], bounds[t])
-    return sp
 
 
 def prepare(net: Net, st: State, rec: Rec, threads: int) -> Threads | None:
@@ -128,8 +127,8 @@ def prepare(net: Net, st: State, rec: Rec, threads: int) -> Threads | None:
     ncells = rec.cells.size
     split = Split(
         bounds=bounds,
-        out_sp=row_splits(net.out_ptr, net.out_post, bounds),
-        x_sp=row_splits(net.x_ptr, net.x_post, bounds),
+        out_sp=np.empty((T + 1, N), np.int64),
+        x_sp=np.empty((T + 1, net.x_ptr.size - 1), np.int64),
         wbuf=np.zeros((T, st.wbuf.size)),
         spk=np.zeros((2, N), np.int64),
         nsp=np.zeros((2, T), np.int64),
@@ -138,10 +137,36 @@ def prepare(net: Net, st: State, rec: Rec, threads: int) -> Threads | None:
         snap=np.zeros((4, ncells)),
         gspk=np.zeros(N, np.int64),
         bar=np.zeros(2, np.int64),
+        wait=np.zeros((T, 2), np.int64),
     )
+    row_splits(net.out_ptr, net.out_post, bounds, split.out_sp)
+    row_splits(net.x_ptr, net.x_post, bounds, split.x_sp)
     s = split.snap
     snap_st = st._replace(V=s[0], Ie=s[1], Ii=s[2], Ix=s[3], spikes=split.gspk)
     return Threads(split, snap_st, rec._replace(cells=np.arange(ncells, dtype=np.int64)))
+
+
+def rebalance(tk: Threads, net: Net) -> None:
+    """Move the cell ranges (in place, whole BLOCKs) halfway towards equal measured busy time per thread.
+
+    Each thread's busy cycles of the last kernel call are spread evenly over its cells; the results do
+    not depend on the ranges, only the speed does. Thread 0 also records, so it ends up with fewer cells.
+    """
+    sp = tk.split
+    busy = (sp.wait[:, 1] - sp.wait[:, 0]).astype(np.float64)
+    sp.wait[:] = 0
+    b = sp.bounds.astype(np.float64)
+    T, N = b.size - 1, int(b[-1])
+    if np.any(busy <= 0):
+        return
+    cum = np.concatenate([[0.0], np.cumsum(busy)])
+    ideal = np.interp(cum[-1] * np.arange(1, T) / T, cum, b)
+    inner = np.rint(0.5 * (b[1:-1] + ideal) / BLOCK).astype(np.int64) * BLOCK
+    new = np.concatenate([[0], inner, [N]]).astype(np.int64)
+    if np.all(np.diff(new) > 0) and not np.array_equal(new, sp.bounds):
+        sp.bounds[:] = new
+        row_splits(net.out_ptr, net.out_post, sp.bounds, sp.out_sp)
+        row_splits(net.x_ptr, net.x_post, sp.bounds, sp.x_sp)
 
 
 def split_bytes(tk: Threads) -> int:
@@ -189,6 +214,8 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
     wbuf = sp.wbuf[tid]
     guard = st.guard[0]
     kbar = 0
+    waited = 0
+    start = cycles()
     q = 0
     nxs = xs_step.size
     for n in range(n0, n1):
@@ -221,8 +248,10 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
         sp.nsp[par, tid] = ns
         sp.bad[par, tid] = bad
         kbar += 1
+        t0 = cycles()
         if not barrier_wait(sp.bar, T, kbar):  # A
             return n, ABORTED
+        waited += cycles() - t0
         ns_all = 0
         for u in range(T):
             ns_all += sp.nsp[par, u]
@@ -254,8 +283,10 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
         for j in range(ns):
             V[sp.spk[par, lo + j]] = c.Vre
         kbar += 1
+        t0 = cycles()
         if not barrier_wait(sp.bar, T, kbar):  # B
             return n, ABORTED
+        waited += cycles() - t0
         for j in range(ns):  # 6
             x[sp.spk[par, lo + j]] += 1.0
         if tid == 0:  # 9: block sums and recording of all threads' results
@@ -280,11 +311,15 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
         if any_bad or guard > c.guard_max:
             if tid == 0:
                 st.guard[0] = guard
+            sp.wait[tid, 0] += waited
+            sp.wait[tid, 1] += cycles() - start
             return n, DIVERGED_NONFINITE if any_bad else DIVERGED_RATE
         if n % c.guard_steps == 0:
             guard = 0
     if tid == 0:
         st.guard[0] = guard
+    sp.wait[tid, 0] += waited
+    sp.wait[tid, 1] += cycles() - start
     return n1 - 1, OK
 
 
@@ -328,4 +363,5 @@ def run_chunk(tk: Threads, n0: int, n1: int, xs_step, xs_id, net, st, c, pl, rec
     results = {r for r in out if r is not None}
     if len(results) != 1 or out[0] is None or out[0][1] == ABORTED:
         raise RuntimeError(f"threads disagree or aborted: {out}")
+    rebalance(tk, net)
     return out[0]

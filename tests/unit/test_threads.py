@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ import pytest
 import sim
 from sim import kernel_threads
 from sim.connectivity import build_connectivity
+from sim.driver import _initial_state as driver_state
+from sim.driver import make_net as driver_net
 from sim.driver import run_network
 from sim.inputs import XSource
 from sim.kernel import BLOCK
@@ -97,6 +100,43 @@ def test_kernel_calls_of_a_few_steps_match(one_thread, monkeypatch):
     monkeypatch.setattr(driver, "CHUNK_MS", 3.3)
     assert_identical(one_thread["mixed"], run(2, **MIXED))
     assert_identical(one_thread["mixed"], run(3, **MIXED))
+
+
+def test_ranges_moved_between_kernel_calls_match(one_thread, monkeypatch):
+    """Cell ranges that change at every 33-step call (as the rebalancing may do) leave the run unchanged."""
+    from sim import driver
+
+    monkeypatch.setattr(driver, "CHUNK_MS", 3.3)
+    splits = [[0, 256, 1000], [0, 768, 1000], [0, 512, 1000]]
+    calls = []
+
+    def move(tk, net):
+        b = np.array(splits[len(calls) % 3], np.int64)
+        calls.append(b)
+        tk.split.bounds[:] = b
+        kernel_threads.row_splits(net.out_ptr, net.out_post, b, tk.split.out_sp)
+        kernel_threads.row_splits(net.x_ptr, net.x_post, b, tk.split.x_sp)
+
+    monkeypatch.setattr(kernel_threads, "rebalance", move)
+    assert_identical(one_thread["mixed"], run(2, **MIXED))
+    assert len(calls) > 50
+
+
+def test_rebalancing_moves_cells_to_the_less_busy_thread():
+    p = SimParams(**{**BASE, "N": 4096, "T": 1.0})
+    conn = build_connectivity(p, np.random.default_rng(0))
+    net = driver_net(conn)
+    st = driver_state(p, conn, np.zeros(p.N))
+    rec = SimpleNamespace(cells=np.zeros(0, np.int64), _replace=lambda **kw: None)
+    tk = kernel_threads.prepare(net, st, rec, 2)
+    assert tk.split.bounds.tolist() == [0, 2048, 4096]
+    tk.split.wait[:] = [[0, 100], [0, 300]]  # thread 1 three times as busy per cell
+    kernel_threads.rebalance(tk, net)
+    lo = tk.split.bounds[1]
+    assert 2048 < lo < 3072 and lo % BLOCK == 0 and not tk.split.wait.any()
+    for k in (0, 17, p.N - 1):
+        row = conn.out_post[conn.out_ptr[k] : conn.out_ptr[k + 1]]
+        assert tk.split.out_sp[1, k] - conn.out_ptr[k] == np.searchsorted(row, lo)
 
 
 def test_rate_divergence_stops_at_the_same_step():
