@@ -64,7 +64,7 @@ class Split(NamedTuple):
     delta: np.ndarray  # float64[T, 4] this step's change of each block sum per thread
     snap: np.ndarray  # float64[4, n_cells] V, Ie, Ii, Ix of the recorded cells at recording time
     gspk: np.ndarray  # int64[N] all spikers in order (thread 0, for recording)
-    bar: np.ndarray  # int64[2] barrier arrivals, abort flag
+    bar: np.ndarray  # int64[3] barrier arrivals, abort flag, sleepers (sim.atomics)
     wait: np.ndarray  # int64[T, 2] CPU cycles waited at the barriers, cycles in the kernel (load balance)
 
 
@@ -136,7 +136,7 @@ def prepare(net: Net, st: State, rec: Rec, threads: int) -> Threads | None:
         delta=np.zeros((T, 4)),
         snap=np.zeros((4, ncells)),
         gspk=np.zeros(N, np.int64),
-        bar=np.zeros(2, np.int64),
+        bar=np.zeros(3, np.int64),
         wait=np.zeros((T, 2), np.int64),
     )
     row_splits(net.out_ptr, net.out_post, bounds, split.out_sp)
