@@ -209,7 +209,8 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
     `sp.bar` zeroed); returns (last completed step, status) — the same in every thread."""
     T = sp.bounds.size - 1
     lo, hi = sp.bounds[tid], sp.bounds[tid + 1]
-    S, stim, V, Ie, Ii, Ix, x = st.S, st.stim, st.V, st.Ie, st.Ii, st.Ix, st.x
+    stim, V, Ie, Ii, Ix, x = st.stim, st.V, st.Ie, st.Ii, st.Ix, st.x
+    Vth = np.full(1, c.Vth, V.dtype)[0]  # the threshold in V's dtype, as kernel.neuron_pass compares
     cells = rec.cells
     wbuf = sp.wbuf[tid]
     guard = st.guard[0]
@@ -236,9 +237,9 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
         ns = 0
         for a in range(lo, hi, BLOCK):
             b = min(a + BLOCK, hi)
-            if _euler(S[0, a:b], S[1, a:b], S[2, a:b], S[3, a:b], S[4, a:b], stim[a:b], c, stim_on):
+            if _euler(V[a:b], Ie[a:b], Ii[a:b], Ix[a:b], x[a:b], stim[a:b], c, stim_on):
                 for i in range(a, b):
-                    if not S[0, i] < c.Vth:
+                    if not V[i] < Vth:
                         sp.spk[par, lo + ns] = i
                         ns += 1
         bad = 0

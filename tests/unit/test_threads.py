@@ -18,8 +18,10 @@ from sim.inputs import XSource
 from sim.kernel import BLOCK
 from sim.params import SimParams
 
+N = 3 * BLOCK + BLOCK // 2
+"""Four blocks of the neuron pass, the last one partial: threads=3 splits them 2/1/1."""
 BASE = dict(
-    N=1000,  # 4 blocks of 256 cells: threads=3 splits them 2/1/1
+    N=N,
     T=300.0,
     record=dict(cells=6, weights=9, dt=1.0),
     analysis=dict(window=25.0, rate_bin=5.0),
@@ -45,6 +47,10 @@ WMEAN_RTOL = 1e-12
 """The block sums add each step's change as a sum of per-thread parts (one thread: one sum). Both are
 sums of ~10^3 changes each ~10^-3 of a weight onto a total of ~10^5 weights: the difference per step is
 <= ~10^-16 x 10^-3 relative to the total, and over 10^4 steps far below this bound."""
+FROM_WMEAN = ("weight_drift_", "weight_limit_fit_", "weight_remaining_s")
+FIT_RTOL = 1e-6
+"""Summary keys fitted to `weight_mean` (trend slopes, power-law limits): the fits can amplify its
+rounding-level differences, so a looser bound (observed: 5e-15 relative on the drift)."""
 
 
 def run(threads: int, V0_nan: int | None = None, **kw):
@@ -69,8 +75,12 @@ def assert_identical(a, b):
     np.testing.assert_allclose(a.weight_mean, b.weight_mean, rtol=WMEAN_RTOL, atol=0)
     assert a.summary.keys() == b.summary.keys()
     for k, v in a.summary.items():
-        same = v == b.summary[k] or (isinstance(v, float) and np.isnan(v) and np.isnan(b.summary[k]))
-        assert same or k == "wall_s", (k, v, b.summary[k])
+        w = b.summary[k]
+        if k.startswith(FROM_WMEAN):
+            assert w == pytest.approx(v, rel=FIT_RTOL, nan_ok=True), k
+        else:
+            same = v == w or (isinstance(v, float) and np.isnan(v) and np.isnan(w))
+            assert same or k == "wall_s", (k, v, w)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +97,7 @@ def test_threads_match_one_thread(one_thread, case, threads):
 
 def test_an_uneven_split_matches_one_thread(one_thread, monkeypatch):
     """One block against three, and weights that moved (so plasticity really ran on both sides)."""
-    monkeypatch.setattr(kernel_threads, "cell_bounds", lambda N, t: np.array([0, BLOCK, N], np.int64))
+    monkeypatch.setattr(kernel_threads, "cell_bounds", lambda n, t: np.array([0, BLOCK, n], np.int64))
     r = run(2, **MIXED)
     assert_identical(one_thread["mixed"], r)
     assert not np.array_equal(r.extra["weight"], run(1, T=1.0, **MIXED).extra["weight"])
@@ -107,7 +117,7 @@ def test_ranges_moved_between_kernel_calls_match(one_thread, monkeypatch):
     from sim import driver
 
     monkeypatch.setattr(driver, "CHUNK_MS", 3.3)
-    splits = [[0, 256, 1000], [0, 768, 1000], [0, 512, 1000]]
+    splits = [[0, BLOCK, N], [0, 3 * BLOCK, N], [0, 2 * BLOCK, N]]
     calls = []
 
     def move(tk, net):
@@ -123,17 +133,17 @@ def test_ranges_moved_between_kernel_calls_match(one_thread, monkeypatch):
 
 
 def test_rebalancing_moves_cells_to_the_less_busy_thread():
-    p = SimParams(**{**BASE, "N": 4096, "T": 1.0})
+    p = SimParams(**{**BASE, "N": 16 * BLOCK, "T": 1.0})
     conn = build_connectivity(p, np.random.default_rng(0))
     net = driver_net(conn)
     st = driver_state(p, conn, np.zeros(p.N))
     rec = SimpleNamespace(cells=np.zeros(0, np.int64), _replace=lambda **kw: None)
     tk = kernel_threads.prepare(net, st, rec, 2)
-    assert tk.split.bounds.tolist() == [0, 2048, 4096]
+    assert tk.split.bounds.tolist() == [0, 8 * BLOCK, 16 * BLOCK]
     tk.split.wait[:] = [[0, 100], [0, 300]]  # thread 1 three times as busy per cell
     kernel_threads.rebalance(tk, net)
     lo = tk.split.bounds[1]
-    assert 2048 < lo < 3072 and lo % BLOCK == 0 and not tk.split.wait.any()
+    assert 8 * BLOCK < lo < 12 * BLOCK and lo % BLOCK == 0 and not tk.split.wait.any()
     for k in (0, 17, p.N - 1):
         row = conn.out_post[conn.out_ptr[k] : conn.out_ptr[k + 1]]
         assert tk.split.out_sp[1, k] - conn.out_ptr[k] == np.searchsorted(row, lo)
@@ -149,7 +159,7 @@ def test_rate_divergence_stops_at_the_same_step():
 
 def test_nonfinite_in_another_threads_cells_stops_at_the_same_step():
     """A NaN voltage in the last thread's cells stops every thread after step 1, as with one thread."""
-    a, b = run(1, V0_nan=990, **ISTDP), run(3, V0_nan=990, **ISTDP)
+    a, b = run(1, V0_nan=N - 10, **ISTDP), run(3, V0_nan=N - 10, **ISTDP)
     assert a.summary["reason"] == b.summary["reason"] == "nonfinite"
     assert a.summary["t_stop_ms"] == b.summary["t_stop_ms"] == pytest.approx(0.1)
     for name in ("V", "Ie", "Ii", "Ix", "x", "weight"):
@@ -157,11 +167,11 @@ def test_nonfinite_in_another_threads_cells_stops_at_the_same_step():
 
 
 def test_threads_are_clamped_to_the_blocks_of_cells():
-    for N, t in ((300, 8), (1000, 3), (1000, 2), (256, 4), (5000, 7)):
-        b = kernel_threads.cell_bounds(N, t)
-        assert b[0] == 0 and b[-1] == N and np.all(np.diff(b) > 0)
-        assert len(b) - 1 == min(t, -(-N // BLOCK)) and np.all(b[:-1] % BLOCK == 0)
-    small = dict(N=300, T=100.0, record=dict(cells=3, weights=3, dt=5.0), analysis=dict(window=20.0))
+    for n, t in ((300, 8), (1000, 3), (1000, 2), (256, 4), (5000, 7), (N, 3), (9 * BLOCK, 4)):
+        b = kernel_threads.cell_bounds(n, t)
+        assert b[0] == 0 and b[-1] == n and np.all(np.diff(b) > 0)
+        assert len(b) - 1 == min(t, -(-n // BLOCK)) and np.all(b[:-1] % BLOCK == 0)
+    small = dict(N=BLOCK + 44, T=100.0, record=dict(cells=3, weights=3, dt=5.0), analysis=dict(window=20.0))
     np.testing.assert_array_equal(sim.simulate(small, threads=8).extra["V"], sim.simulate(small).extra["V"])
 
 
