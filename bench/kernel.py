@@ -42,9 +42,12 @@ from sim.params import SimParams
 from sim.connectivity import build_connectivity
 from sim.inputs import XSource
 from sim.driver import run_network, warm_up
+import sim.driver
 warm_up()  # load every kernel from the on-disk cache before timing
 N, kw, T = {N}, {kw}, {T}
-import sim.driver
+if {nthreads} > 1:  # the threaded kernel too (warm_up's 40 cells run on one thread)
+    sim.driver.simulate(dict(N=2100, T=20.0, eta_ei=1e-3, eta_ii=1e-3, record=dict(cells=2, weights=2)),
+                        threads={nthreads})
 src = sim.driver.__file__
 walls, cpus = {{}}, {{}}
 for t in ((1000.0, T) if T > 1000.0 else (T,)):
@@ -167,7 +170,8 @@ def _row(N: int, mode: str, after: dict, before: dict, orig: dict) -> str:
 
 def ours(N: int, kw: dict, T: float, threads: int = 1) -> str:
     """The measurement script of our kernel (threads=... only if > 1: the before kernel lacks it)."""
-    return OURS.format(N=N, kw=repr(kw), T=T, threads=f", threads={threads}" if threads > 1 else "")
+    extra = f", threads={threads}" if threads > 1 else ""
+    return OURS.format(N=N, kw=repr(kw), T=T, threads=extra, nthreads=threads)
 
 
 def _threads_row(N: int, one: dict, two: dict) -> str:
