@@ -1,7 +1,7 @@
 """Kernel benchmark: ours after and before (a git revision's sim/) against plastic-balanced-network 0.0.6.
 
     python bench/kernel.py                  # N = 1000 ... 10,000; static and iSTDP on EI+II
-    python bench/kernel.py --large          # also N = 20,000 and 50,000 with iSTDP (needs ~5 GB)
+    python bench/kernel.py --large          # also N = 20,000 and 50,000 with iSTDP, threads 1 and 2 (~5 GB)
     python bench/kernel.py --before REV     # the "before" kernel: sim/ of git revision REV
     python bench/kernel.py --no-before --no-original   # after only: float64 and float32 state
 
@@ -11,7 +11,9 @@ Every measurement runs in its own subprocess pinned to one core (peak RSS = ru_m
 process); before, after and the original alternate per configuration so machine load hits them
 alike, and each number is the minimum of --reps repetitions. Ours: wall time of `run_network` for
 T=3 s minus T=1 s (connectivity, compilation and the summary's finite-N theory excluded; the numba
-cache is warm). Original: wall time of `simulate()` for a short T (it runs at ~2-10 s/s).
+cache is warm). Original: wall time of `simulate()` for a short T (it runs at ~2-10 s/s). `--large` also
+runs ours with threads=2 (pinned to cores {0, 1}) alternating with threads=1 and prints CPU and wall s per
+simulated s of both: for threads, wall time is what counts.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ N, kw, T = {N}, {kw}, {T}
 import sim.driver, sim.summary
 if hasattr(sim.summary, "_finite_theory"):  # seconds of root finding per run, not the kernel
     sim.summary._finite_theory = lambda p: {{}}
+if {nthreads} > 1:  # the threaded kernel too (warm_up's 40 cells run on one thread)
+    sim.driver.simulate(dict(N=2100, T=20.0, eta_ei=1e-3, eta_ii=1e-3, record=dict(cells=2, weights=2)),
+                        threads={nthreads})
 src = sim.driver.__file__
 walls, cpus = {{}}, {{}}
 for t in ((1000.0, T) if T > 1000.0 else (T,)):
@@ -60,7 +65,7 @@ for t in ((1000.0, T) if T > 1000.0 else (T,)):
     build = time.perf_counter() - t0
     V0 = rng.uniform(p.Vre, p.VT, p.N)
     t0, c0 = time.perf_counter(), time.process_time()
-    r = run_network(p, conn, XSource(p, rng), V0, copy_weights=False)
+    r = run_network(p, conn, XSource(p, rng), V0, copy_weights=False{threads})
     walls[t] = time.perf_counter() - t0
     cpus[t] = time.process_time() - c0
     info = dict(nnz=int(conn.weight.size), nin=int(conn.in_syn.size), nx=int(conn.x_weight.size))
@@ -90,8 +95,9 @@ print(json.dumps(dict(per_s=wall / (T / 1000.0), cpu_per_s=cpu / (T / 1000.0), r
 """
 
 
-def measure(code: str, timeout: float = 3600, root: Path = ROOT, core: int = 0) -> dict:
-    """Run one measurement script in a fresh interpreter pinned to `core`, importing `sim` from `root`."""
+def measure(code: str, timeout: float = 3600, root: Path = ROOT, core: int | str = 0) -> dict:
+    """Run one measurement script in a fresh interpreter pinned to `core` (or "0, 1"), importing `sim`
+    from `root`."""
     env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{ROOT}"}
     if root != ROOT:  # the before kernel compiles into its own numba cache
         env["NUMBA_CACHE_DIR"] = str(root / ".numba-cache")
@@ -178,6 +184,29 @@ def _row(N: int, mode: str, after: dict, before: dict, orig: dict, f32: dict) ->
     return line
 
 
+def ours(N: int, kw: dict, T: float, threads: int = 1) -> str:
+    """The measurement script of our kernel (threads=... only if > 1: the before kernel lacks it)."""
+    extra = f", threads={threads}" if threads > 1 else ""
+    return OURS.format(N=N, kw=repr(kw), T=T, threads=extra, nthreads=threads)
+
+
+def _threads_row(N: int, one: dict, two: dict) -> str:
+    """CPU and wall s per simulated s with threads 1 and 2, the wall speed-up, peak RSS per synapse."""
+    c1, w1, c2, w2 = (d.get(k, math.nan) for d in (one, two) for k in ("cpu_per_s", "per_s"))
+    syn = two.get("nnz", 0) + two.get("nx", 0)
+    line = (
+        f"{N:>6} {c1:>8.3f} {w1:>8.3f} {c2:>8.3f} {w2:>8.3f} {w1 / w2:>7.2f} "
+        f"{one.get('rss', 0) / 2**20:>7.0f} {two.get('rss', 0) / 2**20:>7.0f} "
+        f"{two.get('rss', 0) / max(syn, 1):>6.1f}"
+    )
+    for who, d in (("threads=1", one), ("threads=2", two)):
+        if "error" in d:
+            line += f"  {who}: {d['error']}"
+        elif d.get("status") != "done":
+            line += f"  {who}: {d.get('status')}"
+    return line
+
+
 HEAD = ("N", "mode", "after", "f32", "f32/a", "before", "b/a", "orig", "orig/a")
 HEAD += ("MB a", "MB b", "MB o", "B/syn")
 
@@ -186,6 +215,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="*", default=[1000, 2000, 5000, 10000])
     ap.add_argument("--large", action="store_true", help="also N=20,000 and 50,000 with iSTDP on EI+II")
+    ap.add_argument("--large-sizes", type=int, nargs="*", default=[20_000, 50_000])
+    ap.add_argument("--large-reps", type=int, default=1, help="threads 1, 2 alternations per large N")
     ap.add_argument("--before", default=REFERENCE_REV, help="git revision of the before kernel")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--no-original", action="store_true")
@@ -203,8 +234,7 @@ def main() -> None:
     for N in args.sizes:
         for mode in args.modes:
             kw = MODES[mode]
-            code = OURS.format(N=N, kw=repr(kw), T=3000.0)
-            code32 = OURS.format(N=N, kw=repr({**kw, "precision": "float32"}), T=3000.0)
+            code, code32 = ours(N, kw, 3000.0), ours(N, {**kw, "precision": "float32"}, 3000.0)
             after, f32 = best_alternating((code, code32), args.reps)
             before = {} if args.no_before else best(code, args.reps, before_root)
             orig = (
@@ -214,14 +244,30 @@ def main() -> None:
             )
             rows.append(dict(N=N, mode=mode, ours=after))
             print(_row(N, mode, after, before, orig, f32), flush=True)
+    threads_rows = []
     if args.large:
-        for N, T in ((20_000, 2000.0), (50_000, 2000.0)):  # at least 1 simulated s measured
-            code = OURS.format(N=N, kw=repr(MODES["istdp_ei_ii"]), T=T)
-            code32 = OURS.format(N=N, kw=repr({**MODES["istdp_ei_ii"], "precision": "float32"}), T=T)
-            after, f32 = measure(code), measure(code32)
+        T = 2000.0  # at least 1 simulated s measured
+        for N in args.large_sizes:
+            kw = MODES["istdp_ei_ii"]
+            code, code32 = ours(N, kw, T), ours(N, {**kw, "precision": "float32"}, T)
+            one, two = [], []
+            for _ in range(args.large_reps):  # alternate so machine load hits both alike
+                one.append(measure(code))
+                two.append(measure(ours(N, kw, T, threads=2), core="0, 1"))
+            after = min((r for r in one if "per_s" in r), key=lambda r: r[METRIC], default=one[-1])
+            f32 = measure(code32)
             before = {} if args.no_before else measure(code, root=before_root)
             rows.append(dict(N=N, mode="istdp_ei_ii", ours=after))
             print(_row(N, "istdp_ei_ii", after, before, {}, f32), flush=True)
+            best_two = min((r for r in two if "per_s" in r), key=lambda r: r["per_s"], default=two[-1])
+            best_one = min((r for r in one if "per_s" in r), key=lambda r: r["per_s"], default=one[-1])
+            threads_rows.append(_threads_row(N, best_one, best_two))
+    if threads_rows:
+        reps = args.large_reps
+        print(f"\none run on two cores (iSTDP EI+II, T = {T / 1000:g} s minus 1 s; min wall of {reps}):")
+        print("{:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6}".format(
+            "N", "CPU 1", "wall 1", "CPU 2", "wall 2", "w1/w2", "MB 1", "MB 2", "B/syn"))  # fmt: skip
+        print("\n".join(threads_rows), flush=True)
     if len([r for r in rows if r["mode"] == "istdp_ei_ii" and "rss" in r["ours"]]) >= 2:
         n16, a, b = n_max_within(16 * GB, rows)
         print(

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import recording
+from sim import kernel_threads, recording
 from sim.connectivity import (
     Connectivity,
     block_sizes,
@@ -158,6 +158,7 @@ def run_network(
     progress: Callable[[float], None] | None = None,
     rng: np.random.Generator | None = None,
     copy_weights: bool = True,
+    threads: int = 1,
 ) -> SimResult:
     """Run the kernel on given synapses and inputs; `conn.weight` is copied unless copy_weights=False.
 
@@ -168,7 +169,10 @@ def run_network(
     (result.spike_times_ms / spike_neurons), as the original package does.
     result.extra holds the final state: `weight` (J units, aligned with conn), `V`, `Ie`, `Ii`, `Ix`,
     `x` (traces), and `win_counts` (the covariance window counts).
+    threads: cores for this one run (at most one per BLOCK of cells; results identical to one thread
+    except `weight_mean` at rounding level; not part of the parameters).
     """
+    threads = kernel_threads.check_threads(threads)
     p = parse_params(params)
     t_wall = time.perf_counter()
     rng = np.random.default_rng(p.seed) if rng is None else rng
@@ -190,8 +194,9 @@ def run_network(
     rec = recording.allocate(p, lay, cells, samp_kernel, inv, _chunk_cap(p, c, chunk_steps, cap))
     st = _initial_state(p, conn, V0)
     net = make_net(conn)
+    tk = kernel_threads.prepare(net, st, rec, threads) if threads > 1 else None
     n_stop, status, raster = _loop(
-        p, c, net, st, Plast(flags, coef), rec, x_source, chunk_steps, cap, progress
+        p, c, net, st, Plast(flags, coef), rec, x_source, chunk_steps, cap, progress, tk
     )
     result = summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_source, t_wall)
     st.x[:] *= c.fs  # the trace decay of the last step (the neuron pass applies it one step late)
@@ -225,8 +230,8 @@ def _initial_state(p: SimParams, conn: Connectivity, V0: np.ndarray) -> State:
     )
 
 
-def _loop(p, c, net, st, pl, rec, x_source, chunk_steps, cap, progress):
-    """Call the kernel chunk by chunk; collect the raster; stop on divergence."""
+def _loop(p, c, net, st, pl, rec, x_source, chunk_steps, cap, progress, tk=None):
+    """Call the kernel in chunks (on the threads of `tk` if any); collect the raster; stop on divergence."""
     n, status = 1, 0
     times: list[np.ndarray] = []
     ids: list[np.ndarray] = []
@@ -235,7 +240,10 @@ def _loop(p, c, net, st, pl, rec, x_source, chunk_steps, cap, progress):
         n1 = min(n + chunk_steps, p.Nt + 1)
         xs_step, xs_id = x_source.take(n1)
         rec.raster_n[:] = 0
-        n_last, status = run_steps(n, n1, xs_step, xs_id, net, st, c, pl, rec)
+        if tk is None:
+            n_last, status = run_steps(n, n1, xs_step, xs_id, net, st, c, pl, rec)
+        else:
+            n_last, status = kernel_threads.run_chunk(tk, n, n1, xs_step, xs_id, net, st, c, pl, rec)
         k = int(rec.raster_n[0])
         take = min(k, cap - kept)
         times.append(rec.raster_step[:take].copy())
@@ -252,16 +260,20 @@ def _loop(p, c, net, st, pl, rec, x_source, chunk_steps, cap, progress):
 
 
 def simulate(
-    params: SimParams | dict[str, Any], progress: Callable[[float], None] | None = None
+    params: SimParams | dict[str, Any], progress: Callable[[float], None] | None = None, threads: int = 1
 ) -> SimResult:
-    """Run one simulation: connectivity, X trains and V0 all drawn from streams of `params.seed`."""
+    """Run one simulation: connectivity, X trains and V0 all drawn from streams of `params.seed`.
+
+    threads: cores for this run (default 1, so sweeps keep one run per core); results do not depend on it
+    (`weight_mean` up to rounding)."""
+    threads = kernel_threads.check_threads(threads)
     p = parse_params(params)
     s_conn, s_x, s_misc = np.random.SeedSequence(p.seed).spawn(3)
     conn = build_connectivity(p, np.random.default_rng(s_conn))
     x_source = XSource(p, np.random.default_rng(s_x))
     rng = np.random.default_rng(s_misc)
     V0 = rng.uniform(p.Vre, p.VT, p.N)
-    return run_network(p, conn, x_source, V0, progress=progress, rng=rng, copy_weights=False)
+    return run_network(p, conn, x_source, V0, progress=progress, rng=rng, copy_weights=False, threads=threads)
 
 
 def warm_up() -> None:
