@@ -223,7 +223,8 @@ class _Session:
         self.completed_here = 0
         self.root = str(self.store.root.resolve())
         self.dashboard = dashboard_of(runner.client)
-        self.offer, self.offer_at = 0, None
+        self.offer: int = 0
+        self.offer_at: float | None = None
         self.thread_settings = thread_policy.ThreadSettings()
 
     def execute(self) -> None:
