@@ -15,9 +15,14 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+if __name__ == "__main__":  # kernels loaded from copied files must not share Numba's cache with sim/
+    os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="pbn-ab-cache-")  # ("No module '<dynamic>'")
 
 import numpy as np
 

@@ -276,9 +276,10 @@ def simulate(
     return run_network(p, conn, x_source, V0, progress=progress, rng=rng, copy_weights=False, threads=threads)
 
 
-def warm_up() -> None:
+def warm_up(threads: int = 1) -> None:
     """Compile (or load from the on-disk cache) every kernel on a tiny network: both integrators, both
-    precisions (float32 state is a second specialisation of the kernel)."""
+    precisions (float32 state is a second specialisation of the kernel); with threads > 1 also the
+    threaded kernel (it needs more than one block of cells)."""
     for integ, precision in (("exact", "float64"), ("reference", "float64"), ("exact", "float32")):
         simulate(
             dict(
@@ -297,6 +298,9 @@ def warm_up() -> None:
                 analysis=dict(window=5.0, rate_bin=1.0),
             )
         )
+    if threads > 1:
+        plastic = dict(eta_ei=1e-3, eta_ii=1e-3, record=dict(cells=2, weights=2))
+        simulate(dict(N=2100, T=20.0, **plastic), threads=threads)
     from sim import eif  # the finite-N theory's threshold integration (too few synapses above to reach it)
 
     eif.rate_cv2(eif.Neuron.of(SimParams()), mu=1.0, D=4.0)

@@ -26,14 +26,16 @@ class WarmUpPlugin(WorkerPlugin):
 
     async def setup(self, worker: Any) -> None:
         """In a thread: a first compile can take a minute and must not block the worker's event loop."""
-        await asyncio.to_thread(warm_up_here)
+        await asyncio.to_thread(warm_up_here, worker)
 
 
-def warm_up_here() -> None:
-    """Compile (or load from the on-disk cache) the kernels in this process."""
+def warm_up_here(dask_worker: Any = None) -> None:
+    """Compile (or load from the on-disk cache) the kernels in this process; the threaded one too when
+    the worker offers cores to multi-threaded runs (worker.threads)."""
     from sim.driver import warm_up
 
-    warm_up()
+    resources = getattr(getattr(dask_worker, "state", None), "total_resources", None) or {}
+    warm_up(threads=int(resources.get(RESOURCE, 1)))
 
 
 def make_client(
