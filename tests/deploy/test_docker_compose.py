@@ -139,10 +139,19 @@ def test_deploy_compose_sweep_survives_worker_kill_and_api_and_scheduler_restart
         local = public_run(store, ref, i)
         found += differences(r["series"], local["series"], f"run {i} series")
         found += differences(results_of(r["summary"]), results_of(local["summary"]), f"run {i} summary")
-    worst = max((relative(a, b) for _, a, b in found), default=0.0)
+    theory = [f for f in found if ".theory_finite_" in f[0]]
+    measured = [f for f in found if ".theory_finite_" not in f[0]]
+    worst = max((relative(a, b) for _, a, b in measured), default=0.0)
+    worst_theory = max((relative(a, b) for _, a, b in theory), default=0.0)
     where = sorted({w.split("[")[0].split(" ", 2)[-1] for w, _, _ in found})
-    print(f"docker vs pbn sweep outside: {len(found)} values differ ({where}), largest relative {worst:.2g}")
+    print(
+        f"docker vs pbn sweep outside: {len(found)} values differ ({where}), largest relative {worst:.2g} "
+        f"(finite-N theory: {worst_theory:.2g})"
+    )
     # Value for value, up to a few ulp: one summary statistic came out 2 ulp apart in a trial run (numpy's
     # SIMD pairwise sums depend on memory alignment); the count of differing values is printed above.
-    assert worst <= 1e-13, found[:10]
+    assert worst <= 1e-13, measured[:10]
+    # The finite-N predictions are a root finder's answer (scipy hybr, xtol 1e-8): an ulp of difference in
+    # its function values (the same alignment-dependent sums) moves the iterates, measured up to 2.2e-12.
+    assert worst_theory <= 1e-9, theory[:10]
     print(f"deploy docker test: {time.monotonic() - t0:.0f} s after the stack was up")
