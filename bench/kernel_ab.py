@@ -64,16 +64,9 @@ def setup(p: SimParams, K, shared: dict, precision: str = "float64") -> list:
     return [net, state, consts, K.Plast(*shared["plast"]), K.Rec(*recording.allocate(*rec_args))]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("kernels", nargs="+")
-    ap.add_argument("--n", type=int, default=5000)
-    ap.add_argument("--chunks", type=int, default=16)
-    ap.add_argument("--mode", choices=list(MODES), default="istdp_ei_ii")
-    a = ap.parse_args()
-    paths, precisions = zip(*[[*k.split("@"), "float64"][:2] for k in a.kernels], strict=True)
-    mods = [load(k, i) for i, k in enumerate(paths)]
-    p = SimParams(N=a.n, T=1000.0 * a.chunks, cx=0.0, seed=1, record=dict(dt=100.0), **MODES[a.mode])
+def network(n: int, chunks: int, mode: str) -> tuple[SimParams, dict, XSource]:
+    """One network for every variant: parameters, what `setup` copies per variant, and the X spikes."""
+    p = SimParams(N=n, T=1000.0 * chunks, cx=0.0, seed=1, record=dict(dt=100.0), **MODES[mode])
     rng = np.random.default_rng(0)
     conn = build_connectivity(p, rng)
     V0 = rng.uniform(p.Vre, p.VT, p.N)
@@ -87,7 +80,19 @@ def main() -> None:
     c = make_consts(p, lay, (n_e, n_i, first))
     inv = np.where(sizes > 0, 1.0 / np.maximum(sizes, 1), 0.0)
     rec_args = (p, lay, cells, np.where(flags[:, None] > 0, samp, -1), inv, _chunk_cap(p, c, 10000, cap))
-    shared = dict(conn=conn, consts=c, rec_args=rec_args, V0=V0, plast=(flags, coef))
+    return p, dict(conn=conn, consts=c, rec_args=rec_args, V0=V0, plast=(flags, coef)), xs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("kernels", nargs="+")
+    ap.add_argument("--n", type=int, default=5000)
+    ap.add_argument("--chunks", type=int, default=16)
+    ap.add_argument("--mode", choices=list(MODES), default="istdp_ei_ii")
+    a = ap.parse_args()
+    paths, precisions = zip(*[[*k.split("@"), "float64"][:2] for k in a.kernels], strict=True)
+    mods = [load(k, i) for i, k in enumerate(paths)]
+    p, shared, xs = network(a.n, a.chunks, a.mode)
     runs = [setup(p, K, shared, prec) for K, prec in zip(mods, precisions, strict=True)]
     cpu = np.zeros(len(mods))
     steps = recording.steps_of(1000.0, p.dt)

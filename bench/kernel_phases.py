@@ -138,11 +138,6 @@ def main() -> None:
     import kernel_ab
 
     from sim import recording
-    from sim.connectivity import block_sizes, build_connectivity, post_update_blocks, with_incoming
-    from sim.driver import _chunk_cap, choose_cells, make_consts, raster_choice, sample_positions
-    from sim.inputs import XSource
-    from sim.params import SimParams
-    from sim.plasticity import plasticity_table
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=5000)
@@ -154,22 +149,7 @@ def main() -> None:
     variant = tmp / "kernel_timed.py"
     variant.write_text((ROOT / "sim" / "kernel.py").read_text() + TIMED)
     real, timed = kernel_ab.load(str(ROOT / "sim" / "kernel.py"), 0), kernel_ab.load(str(variant), 1)
-    mode = kernel_ab.MODES[a.mode]
-    p = SimParams(N=a.n, T=1000.0 * a.chunks, cx=0.0, seed=1, record=dict(dt=100.0), **mode)
-    rng = np.random.default_rng(0)
-    conn = build_connectivity(p, rng)
-    V0 = rng.uniform(p.Vre, p.VT, p.N)
-    xs = XSource(p, np.random.default_rng(5))
-    samp, cells = sample_positions(p, conn, None, rng), choose_cells(p, rng)
-    flags, coef = plasticity_table(p)
-    conn = with_incoming(conn, post_update_blocks(p))
-    sizes = block_sizes(conn)
-    lay = recording.make_layout(p)
-    n_e, n_i, first, cap = raster_choice(p, False)
-    c = make_consts(p, lay, (n_e, n_i, first))
-    inv = np.where(sizes > 0, 1.0 / np.maximum(sizes, 1), 0.0)
-    rec_args = (p, lay, cells, np.where(flags[:, None] > 0, samp, -1), inv, _chunk_cap(p, c, 10000, cap))
-    shared = dict(conn=conn, consts=c, rec_args=rec_args, V0=V0, plast=(flags, coef))
+    p, shared, xs = kernel_ab.network(a.n, a.chunks, a.mode)
     runs = [kernel_ab.setup(p, K, shared, a.precision) for K in (real, timed)]
     cyc = np.zeros(len(PHASES), np.int64)
     cpu = 0.0
