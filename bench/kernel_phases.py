@@ -37,24 +37,9 @@ PHASES = (
 
 TIMED = '''
 
-from llvmlite import ir as _ir  # noqa: E402
-from numba import njit as _njit, types as _types  # noqa: E402
-from numba.core import cgutils as _cgutils  # noqa: E402
-from numba.extending import intrinsic as _intrinsic  # noqa: E402
+from numba import njit as _njit  # noqa: E402
 
-
-@_intrinsic
-def _tick(typingctx):
-    """The CPU's cycle counter (llvm.readcyclecounter)."""
-
-    def codegen(context, builder, signature, args):
-        fnty = _ir.FunctionType(_ir.IntType(64), [])
-        fn = _cgutils.get_or_insert_function(builder.module, fnty, "llvm.readcyclecounter")
-        return builder.call(fn, [])
-
-    return _types.int64(), codegen
-
-
+from sim.atomics import cycles as _tick  # noqa: E402
 from sim.plasticity import apply_post as _apply_post, apply_pre as _apply_pre  # noqa: E402
 
 
