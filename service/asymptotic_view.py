@@ -20,7 +20,13 @@ from sim import BLOCKS
 from sim.asymptotics import fit_groups, split_keys
 
 RATES = ("rate_e_hz", "rate_i_hz")
-FINISHED = ("done", "reused")
+COMPLETE = ("done", "reused")
+"""Runs that reached T (a diverged run's statistics describe its stop, not the network)."""
+
+
+def _finished(table: pd.DataFrame) -> pd.DataFrame:
+    """The runs with results (done or reused), or every row of a table without statuses."""
+    return table[table["status"].isin(COMPLETE)] if "status" in table.columns else table
 
 
 def _varies(values: pd.Series | list[float]) -> bool:
@@ -31,13 +37,13 @@ def _varies(values: pd.Series | list[float]) -> bool:
 
 def fitted_stats(table: pd.DataFrame) -> list[str]:
     """The rates, and the mean weight of every block whose weights moved in some finished run."""
-    done = table[table["status"].isin(FINISHED)] if "status" in table.columns else table
+    done = _finished(table)
     stats = [s for s in RATES if s in done.columns and done[s].notna().any()]
     return stats + [f"j_{b}" for b in BLOCKS if f"j_{b}" in done.columns and _varies(done[f"j_{b}"])]
 
 
 def _fits(table: pd.DataFrame, stat: str, swept: list[str]) -> list[dict[str, Any]]:
-    done = table[table["status"].isin(FINISHED)] if "status" in table.columns else table
+    done = _finished(table)
     rows = done.to_dict(orient="records")
     return fit_groups(rows, stat, split_keys(rows, [k for k in swept if k in done.columns]))
 
@@ -46,7 +52,7 @@ def _settled(table: pd.DataFrame, group: dict[str, Any]) -> str:
     """'k/n' runs of the group whose weights converged, '' for static groups."""
     if "weights_converged" not in table.columns:
         return ""
-    sel = table[table["status"].isin(FINISHED)] if "status" in table.columns else table
+    sel = _finished(table)
     for key, value in group.items():
         sel = sel[sel[key] == value]
     verdicts = sel["weights_converged"].dropna()
