@@ -88,3 +88,12 @@ def test_no_fits_without_two_sizes():
     table = _table()[lambda t: t.N == 1000]
     console = Console(width=80, record=True)
     assert print_fits(console, table, SWEPT) == [] and console.export_text() == ""
+
+
+def test_diverged_runs_do_not_enter_the_fits():
+    table = _table()
+    before = {(r["stat"], r["group"]): r["s_inf"] for r in fit_rows(table, SWEPT)}
+    table.loc[0, ["status", "rate_e_hz"]] = ["diverged", 400.0]  # its rate is the runaway's, at the stop
+    after = {(r["stat"], r["group"]): r["s_inf"] for r in fit_rows(table, SWEPT)}
+    assert after.keys() == before.keys()
+    assert abs(after[("rate_e_hz", "eta_ei=0")] - 6.0) < 0.1
