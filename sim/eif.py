@@ -60,13 +60,19 @@ def _exp_step(a, s, dv):
 
 
 @njit(cache=True, nogil=True)
-def _moments(mu, D, Cm, gL, EL, VT, DeltaT, Vth, Vre, dv):
-    """(T1, T2) of the first passage Vre -> Vth in ms, ms²; the grid runs from far below to Vth."""
+def _grid(mu, D, Cm, gL, EL, Vth, Vre, dv):
+    """(s = D/Cm², steps n, lowest v): from 6 s.d. of the free membrane below min(Vre, rest) up to Vth."""
     s = D / (Cm * Cm)
     sd_v = math.sqrt(max(s, 1e-12) * Cm / gL / 2.0)
     lo = min(Vre, EL + mu / gL) - 6.0 * sd_v - 5.0
     n = int((Vth - lo) / dv) + 1
-    v = Vth - (n - 1) * dv
+    return s, n, Vth - (n - 1) * dv
+
+
+@njit(cache=True, nogil=True)
+def _moments(mu, D, Cm, gL, EL, VT, DeltaT, Vth, Vre, dv):
+    """(T1, T2) of the first passage Vre -> Vth in ms, ms²; the grid runs from far below to Vth."""
+    s, n, v = _grid(mu, D, Cm, gL, EL, Vth, Vre, dv)
     ratio = math.exp(dv / DeltaT)
     ex = 0.0
     u = 0.0  # T1'(v)
@@ -115,11 +121,7 @@ def _moments(mu, D, Cm, gL, EL, VT, DeltaT, Vth, Vre, dv):
 @njit(cache=True, nogil=True)
 def _mean_time(mu, D, Cm, gL, EL, VT, DeltaT, Vth, Vre, dv):
     """T1 alone (one pass, no arrays): the same steps as _moments, summing -T1' above Vre."""
-    s = D / (Cm * Cm)
-    sd_v = math.sqrt(max(s, 1e-12) * Cm / gL / 2.0)
-    lo = min(Vre, EL + mu / gL) - 6.0 * sd_v - 5.0
-    n = int((Vth - lo) / dv) + 1
-    v = Vth - (n - 1) * dv
+    s, n, v = _grid(mu, D, Cm, gL, EL, Vth, Vre, dv)
     ratio = math.exp(dv / DeltaT)
     ex = 0.0
     u = 0.0
