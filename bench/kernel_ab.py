@@ -60,7 +60,8 @@ def setup(p: SimParams, K, shared: dict, precision: str = "float64") -> list:
     st = _initial_state(p.model_copy(update={"precision": precision}), cn, shared["V0"])._asdict()
     state = K.State(**{f: st[f] for f in K.State._fields})
     consts = K.Consts(**{f: getattr(c, f) for f in K.Consts._fields})
-    net = K.Net(*make_net(cn))
+    net = make_net(cn, c, shared["plast"][0])
+    net = K.Net(**{f: getattr(net, f) for f in K.Net._fields})
     return [net, state, consts, K.Plast(*shared["plast"]), K.Rec(*recording.allocate(*rec_args))]
 
 

@@ -68,17 +68,18 @@ def run_steps_timed(n0, n1, xs_step, xs_id, net, st, c, pl, rec, cyc):
         t0 = _tick()
         while q < nxs and xs_step[q] <= n:
             m = xs_id[q]
-            for s in range(net.x_ptr[m], net.x_ptr[m + 1]):
-                st.Ix[net.x_post[s]] += net.x_weight[s] * c.inc_x
+            deliver_x(net, st, c, m, net.x_ptr[m], net.x_ptr[m + 1])
             q += 1
         t1 = _tick()
         if n >= c.burn_step and (n - c.burn_step) % ACC_EVERY == 0:
             accumulate_currents(st, rec)
         t2 = _tick()
-        ns, bad = neuron_pass(st, c, n >= c.n_on and n < c.n_off)
+        ns, bad = neuron_pass(st, c, n >= c.n_on and n < c.n_off, net)
         t3 = _tick()
         deliver_recurrent(net, st, c, ns)
         t4 = _tick()
+        if c.any_plastic:
+            prefetch_post_weights(net, st, ns)
         pre_c = 0
         post_c = 0
         if c.any_plastic and ns > 0:

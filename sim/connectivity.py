@@ -187,6 +187,44 @@ def block_sums(out_ptr, out_split, weight, Ne):
     return sums
 
 
+@njit(cache=True, nogil=True)
+def row_split(ptr, post, Ne):
+    """Per row, the first synapse onto an I cell (post >= Ne); -1 in the first entry if some row does
+    not list all its E targets first."""
+    split = np.empty(ptr.size - 1, np.int64)
+    for k in range(ptr.size - 1):
+        s = ptr[k]
+        while s < ptr[k + 1] and post[s] < Ne:
+            s += 1
+        split[k] = s
+        for q in range(s, ptr[k + 1]):
+            if post[q] < Ne:
+                split[0] = -1
+                return split
+    return split
+
+
+@njit(cache=True, nogil=True)
+def uniform_weights(ptr, split, weight, Ne):
+    """Per block (ee, ei, ie, ii: rows from Ne on are I pres) its one weight if all its weights are
+    equal, else NaN (NaN also for an empty block)."""
+    val = np.full(4, np.nan)
+    seen = np.zeros(4, np.bool_)
+    same = np.ones(4, np.bool_)
+    for k in range(ptr.size - 1):
+        pre_i = 1 if k >= Ne else 0
+        for s in range(ptr[k], ptr[k + 1]):
+            b = pre_i + (0 if s < split[k] else 2)
+            if not seen[b]:
+                seen[b], val[b] = True, weight[s]
+            elif weight[s] != val[b]:
+                same[b] = False
+    for b in range(4):
+        if not same[b]:
+            val[b] = np.nan
+    return val
+
+
 def post_update_blocks(params: SimParams) -> np.ndarray:
     """Flags (ee, ei, ie, ii) of the blocks that need the incoming index (every plastic rule does)."""
     return np.array([b in params.plastic_blocks for b in BLOCKS], dtype=np.bool_)

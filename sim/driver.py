@@ -23,7 +23,9 @@ from sim.connectivity import (
     build_connectivity,
     find_synapses,
     post_update_blocks,
+    row_split,
     sample_synapses,
+    uniform_weights,
     with_incoming,
 )
 from sim.inputs import ExplicitX, XSource, stim_amplitude, stim_steps
@@ -100,11 +102,20 @@ def make_consts(p: SimParams, lay: recording.Layout, raster: tuple[int, int, int
     )
 
 
-def make_net(conn: Connectivity) -> Net:
-    """Kernel view of the synapses (the same arrays, no copies)."""
-    c = conn
-    recurrent = (c.out_ptr, c.out_split, c.out_post, c.weight)
-    return Net(*recurrent, c.in_ptr, c.in_split, c.in_syn, c.in_pre, c.x_ptr, c.x_post, c.x_weight)
+def make_net(conn: Connectivity, c: Consts, flags: np.ndarray) -> Net:
+    """Kernel view of the synapses (the same arrays, no copies), the X rows' E/I splits, and the
+    increment w * inc of each static block whose weights are all equal (ee, ei, ie, ii, X->E, X->I;
+    NaN otherwise), so that delivery need not read those weights: the same products, bit for bit."""
+    n = conn
+    u = uniform_weights(n.out_ptr, n.out_split, n.weight, n.Ne)
+    u = np.where(np.asarray(flags) > 0, np.nan, u * np.array([c.inc_e, c.inc_i, c.inc_e, c.inc_i]))
+    x_split = row_split(n.x_ptr, n.x_post, n.Ne)
+    ux = uniform_weights(n.x_ptr, x_split, n.x_weight, n.Nx + 1)[[0, 2]] * c.inc_x
+    if x_split.size and x_split[0] < 0:  # rows not E-first: every X weight is read
+        x_split, ux = np.asarray(n.x_ptr[:-1]), np.full(2, np.nan)
+    recurrent = (n.out_ptr, n.out_split, n.out_post, n.weight)
+    incoming = (n.in_ptr, n.in_split, n.in_syn, n.in_pre)
+    return Net(*recurrent, *incoming, n.x_ptr, n.x_post, n.x_weight, x_split, np.concatenate([u, ux]))
 
 
 def raster_choice(p: SimParams, keep_all: bool) -> tuple[int, int, int, int]:
@@ -193,7 +204,7 @@ def run_network(
     inv = np.where(sizes > 0, 1.0 / np.maximum(sizes, 1), 0.0)
     rec = recording.allocate(p, lay, cells, samp_kernel, inv, _chunk_cap(p, c, chunk_steps, cap))
     st = _initial_state(p, conn, V0)
-    net = make_net(conn)
+    net = make_net(conn, c, flags)
     tk = kernel_threads.prepare(net, st, rec, threads) if threads > 1 else None
     n_stop, status, raster = _loop(
         p, c, net, st, Plast(flags, coef), rec, x_source, chunk_steps, cap, progress, tk

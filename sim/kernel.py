@@ -16,6 +16,7 @@ from numba.extending import intrinsic, overload
 
 from sim.fastexp import exp_parts_scalar, exp_parts_scalar32
 from sim.plasticity import BLOCK_ORDER, apply_block
+from sim.prefetch import prefetch, prefetch_range
 
 OK, DIVERGED_RATE, DIVERGED_NONFINITE = 0, 1, 2
 BLOCK = 1024
@@ -42,6 +43,8 @@ class Net(NamedTuple):
     x_ptr: np.ndarray
     x_post: np.ndarray
     x_weight: np.ndarray  # J units; times Consts.inc_x at delivery
+    x_split: np.ndarray  # int64[Nx] first I target of each X row
+    uniform: np.ndarray  # float64[6] see `uniform_increments`
 
 
 class State(NamedTuple):
@@ -211,7 +214,30 @@ def _euler(V, Ie, Ii, Ix, x, stim, c, with_stim):
 
 
 @njit(cache=True, nogil=True)
-def neuron_pass(st, c, stim_on):
+def prefetch_rows(net, i, Ne):
+    """Start loading spiker i's rows: its targets, the weights delivery reads, its incoming index."""
+    lo, hi = net.out_ptr[i], net.out_ptr[i + 1]
+    prefetch_range(net.out_post, lo, hi)
+    pre_i = 1 if i >= Ne else 0
+    if np.isnan(net.uniform[pre_i]):
+        prefetch_range(net.weight, lo, net.out_split[i])
+    if np.isnan(net.uniform[2 + pre_i]):
+        prefetch_range(net.weight, net.out_split[i], hi)
+    prefetch_range(net.in_syn, net.in_ptr[i], net.in_ptr[i + 1])
+    prefetch_range(net.in_pre, net.in_ptr[i], net.in_ptr[i + 1])
+
+
+@njit(cache=True, nogil=True)
+def prefetch_post_weights(net, st, ns):
+    """Start loading the scattered weights that this step's post-spike updates will touch."""
+    for j in range(ns):
+        i = st.spikes[j]
+        for q in range(net.in_ptr[i], net.in_ptr[i + 1]):
+            prefetch(net.weight, net.in_syn[q])
+
+
+@njit(cache=True, nogil=True)
+def neuron_pass(st, c, stim_on, net):
     """Steps 2, 3, 7 and the previous step's 8; returns (number of spikers, non-finite spiker V).
 
     Per block of BLOCK cells, one fused vectorised loop: fast exp, Euler update of V, current decay
@@ -230,6 +256,7 @@ def neuron_pass(st, c, stim_on):
                 if not V[i] < Vth:
                     spikes[ns] = i
                     ns += 1
+                    prefetch_rows(net, i, c.Ne)
     bad = False
     for j in range(ns):
         if not np.isfinite(V[spikes[j]]):
@@ -250,17 +277,43 @@ def accumulate_currents(st, rec):
 
 
 @njit(cache=True, nogil=True)
+def _deliver_part(cur, post, weight, lo, hi, inc, u):
+    """cur[post[s]] += weight[s] * inc over [lo, hi); u (= that product, or NaN) spares the weight loads."""
+    if np.isnan(u):
+        for s in range(lo, hi):
+            cur[post[s]] += weight[s] * inc
+    else:
+        for s in range(lo, hi):
+            cur[post[s]] += u
+
+
+@njit(cache=True, nogil=True)
+def deliver_row(cur, post, weight, lo, mid, hi, inc, u_e, u_i):
+    """Deliver synapses [lo, hi) of a row whose I targets start at mid; u_e, u_i: its blocks' uniform
+    increments (NaN where the weights must be read)."""
+    _deliver_part(cur, post, weight, lo, min(hi, mid), inc, u_e)
+    _deliver_part(cur, post, weight, max(lo, mid), hi, inc, u_i)
+
+
+@njit(cache=True, nogil=True)
 def deliver_recurrent(net, st, c, ns):
     """Step 4: each spiker adds w * increment to I^e (E pre) or I^i (I pre) of its targets."""
-    out_ptr, post, w = net.out_ptr, net.out_post, net.weight
+    u = net.uniform
     for j in range(ns):
         k = st.spikes[j]
         if k < c.Ne:
-            inc, cur = c.inc_e, st.Ie
+            inc, cur, u_e, u_i = c.inc_e, st.Ie, u[0], u[2]
         else:
-            inc, cur = c.inc_i, st.Ii
-        for s in range(out_ptr[k], out_ptr[k + 1]):
-            cur[post[s]] += w[s] * inc
+            inc, cur, u_e, u_i = c.inc_i, st.Ii, u[1], u[3]
+        lo, mid, hi = net.out_ptr[k], net.out_split[k], net.out_ptr[k + 1]
+        deliver_row(cur, net.out_post, net.weight, lo, mid, hi, inc, u_e, u_i)
+
+
+@njit(cache=True, nogil=True)
+def deliver_x(net, st, c, m, lo, hi):
+    """Step 1 for X neuron m, on its synapses [lo, hi) (all of them, or one thread's share)."""
+    u = net.uniform
+    deliver_row(st.Ix, net.x_post, net.x_weight, lo, net.x_split[m], hi, c.inc_x, u[4], u[5])
 
 
 @njit(cache=True, nogil=True)
@@ -319,13 +372,14 @@ def run_steps(n0, n1, xs_step, xs_id, net, st, c, pl, rec):
     for n in range(n0, n1):
         while q < nxs and xs_step[q] <= n:  # 1 feed-forward delivery
             m = xs_id[q]
-            for s in range(net.x_ptr[m], net.x_ptr[m + 1]):
-                st.Ix[net.x_post[s]] += net.x_weight[s] * c.inc_x
+            deliver_x(net, st, c, m, net.x_ptr[m], net.x_ptr[m + 1])
             q += 1
         if n >= c.burn_step and (n - c.burn_step) % ACC_EVERY == 0:
             accumulate_currents(st, rec)
-        ns, bad = neuron_pass(st, c, n >= c.n_on and n < c.n_off)  # 2, 3, 7 (8 of step n-1)
+        ns, bad = neuron_pass(st, c, n >= c.n_on and n < c.n_off, net)  # 2, 3, 7 (8 of step n-1)
         deliver_recurrent(net, st, c, ns)  # 4 (increments pre-multiplied by the decay of step 7)
+        if c.any_plastic:
+            prefetch_post_weights(net, st, ns)
         if c.any_plastic and ns > 0:  # 5: EE, IE, EI, II
             for b in BLOCK_ORDER:
                 if pl.flags[b]:

@@ -43,9 +43,13 @@ from sim.kernel import (
     Rec,
     State,
     _euler,
+    deliver_row,
+    deliver_x,
+    prefetch_rows,
     record_step,
 )
 from sim.plasticity import BLOCK_ORDER, apply_post, apply_pre
+from sim.prefetch import prefetch
 
 ABORTED = -1
 """Status of a thread that left because another one failed (the driver re-raises that failure)."""
@@ -222,9 +226,7 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
     for n in range(n0, n1):
         par = n & 1
         while q < nxs and xs_step[q] <= n:  # 1 feed-forward delivery onto own cells
-            m = xs_id[q]
-            for s in range(sp.x_sp[tid, m], sp.x_sp[tid + 1, m]):
-                Ix[net.x_post[s]] += net.x_weight[s] * c.inc_x
+            deliver_x(net, st, c, xs_id[q], sp.x_sp[tid, xs_id[q]], sp.x_sp[tid + 1, xs_id[q]])
             q += 1
         if n >= c.burn_step and (n - c.burn_step) % ACC_EVERY == 0:
             for i in range(lo, hi):
@@ -242,6 +244,7 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
                     if not V[i] < Vth:
                         sp.spk[par, lo + ns] = i
                         ns += 1
+                        prefetch_rows(net, i, c.Ne)
         bad = 0
         for j in range(ns):
             if not np.isfinite(V[sp.spk[par, lo + j]]):
@@ -261,11 +264,16 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
             for j in range(sp.nsp[par, u]):
                 k = sp.spk[par, base + j]
                 if k < c.Ne:
-                    inc, cur = c.inc_e, Ie
+                    inc, cur, u_e, u_i = c.inc_e, Ie, net.uniform[0], net.uniform[2]
                 else:
-                    inc, cur = c.inc_i, Ii
-                for s in range(sp.out_sp[tid, k], sp.out_sp[tid + 1, k]):
-                    cur[net.out_post[s]] += net.weight[s] * inc
+                    inc, cur, u_e, u_i = c.inc_i, Ii, net.uniform[1], net.uniform[3]
+                a, b = sp.out_sp[tid, k], sp.out_sp[tid + 1, k]
+                deliver_row(cur, net.out_post, net.weight, a, net.out_split[k], b, inc, u_e, u_i)
+        if c.any_plastic:  # the weights of the own spikers' post-spike updates
+            for j in range(ns):
+                i = sp.spk[par, lo + j]
+                for e in range(net.in_ptr[i], net.in_ptr[i + 1]):  # (q is the X queue)
+                    prefetch(net.weight, net.in_syn[e])
         if c.any_plastic and ns_all > 0:  # 5: EE, IE, EI, II on synapses onto own cells
             for blk in BLOCK_ORDER:
                 d = 0.0

@@ -15,8 +15,10 @@ from sim.connectivity import (
     build_connectivity,
     connectivity_from_dense,
     find_synapses,
+    row_split,
     sample_synapses,
     synapse_pre,
+    uniform_weights,
 )
 from sim.params import BLOCKS, SimParams
 
@@ -136,3 +138,18 @@ def test_incoming_index_is_completed_when_a_run_needs_more_blocks():
     d = with_incoming(c, post_update_blocks(q))
     assert d.in_syn.size == block_sizes(c)[3] and d.indexed.tolist() == [False, False, False, True]
     assert with_incoming(d, post_update_blocks(q)) is d
+
+
+def test_uniform_weights_and_row_splits():
+    """The one weight of each block whose weights are all equal, NaN where they differ or are none;
+    the first I target per row, flagged -1 when a row is not E-first."""
+    ptr = np.array([0, 3, 5, 6])
+    post = np.array([0, 1, 2, 0, 2], np.int32)  # Ne = 2: row 0 has E, E, I; row 1 E, I; row 2 none
+    post = np.append(post, 1).astype(np.int32)
+    split = row_split(ptr, post, 2)
+    assert split.tolist() == [2, 4, 6]
+    w = np.array([1.0, 1.0, 5.0, 1.0, 6.0, 2.0])
+    val = uniform_weights(ptr, split, w, 2)  # rows 0, 1 E pres, row 2 an I pre
+    assert val[0] == 1.0 and np.isnan(val[2])  # ee all 1; ie 5 and 6
+    assert val[1] == 2.0 and np.isnan(val[3])  # ei one synapse; ii none
+    assert row_split(ptr, np.array([2, 0, 1, 0, 2, 1], np.int32), 2)[0] == -1

@@ -135,7 +135,7 @@ def test_ranges_moved_between_kernel_calls_match(one_thread, monkeypatch):
 def test_rebalancing_moves_cells_to_the_less_busy_thread():
     p = SimParams(**{**BASE, "N": 16 * BLOCK, "T": 1.0})
     conn = build_connectivity(p, np.random.default_rng(0))
-    net = driver_net(conn)
+    net = driver_net(conn, SimpleNamespace(inc_e=1.0, inc_i=1.0, inc_x=1.0), np.zeros(4))
     st = driver_state(p, conn, np.zeros(p.N))
     rec = SimpleNamespace(cells=np.zeros(0, np.int64), _replace=lambda **kw: None)
     tk = kernel_threads.prepare(net, st, rec, 2)
