@@ -133,7 +133,7 @@ def summarise(p, lay, rec, conn, samp, flags, sizes, n_stop, status, raster, x_s
     cells = rec.cells
     keep_raster = raster[0].size > 0 or p.record.spikes
     pre = np.where(samp >= 0, np.searchsorted(conn.out_ptr, np.maximum(samp, 0), side="right") - 1, -1)
-    post = np.where(samp >= 0, conn.out_post[np.maximum(samp, 0)], -1)
+    post = np.where(samp >= 0, conn.out_post[np.maximum(samp, 0)].astype(np.int64), -1)
     volt = recording.bin_means(rec.volt.T, rec.bin_steps)
     return SimResult(
         params=p,
