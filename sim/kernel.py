@@ -213,7 +213,7 @@ def _euler(V, Ie, Ii, Ix, x, stim, c, with_stim):
     return hit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def prefetch_rows(net, i, Ne):
     """Start loading spiker i's rows: its targets, the weights delivery reads, its incoming index."""
     lo, hi = net.out_ptr[i], net.out_ptr[i + 1]
@@ -227,7 +227,7 @@ def prefetch_rows(net, i, Ne):
     prefetch_range(net.in_pre, net.in_ptr[i], net.in_ptr[i + 1])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def prefetch_post_weights(net, st, ns):
     """Start loading the scattered weights that this step's post-spike updates will touch."""
     for j in range(ns):
@@ -236,7 +236,7 @@ def prefetch_post_weights(net, st, ns):
             prefetch(net.weight, net.in_syn[q])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def neuron_pass(st, c, stim_on, net):
     """Steps 2, 3, 7 and the previous step's 8; returns (number of spikers, non-finite spiker V).
 
@@ -264,7 +264,7 @@ def neuron_pass(st, c, stim_on, net):
     return ns, bad
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def accumulate_currents(st, rec):
     """Add I^e, I^i, I^x of every neuron to the mean-current sums (sampled every ACC_EVERY steps)."""
     ae, ai, ax, Ie, Ii, Ix = rec.acc_e, rec.acc_i, rec.acc_x, st.Ie, st.Ii, st.Ix
@@ -276,7 +276,7 @@ def accumulate_currents(st, rec):
         ax[i] += Ix[i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _deliver_part(cur, post, weight, lo, hi, inc, u):
     """cur[post[s]] += weight[s] * inc over [lo, hi); u (= that product, or NaN) spares the weight loads."""
     if np.isnan(u):
@@ -287,7 +287,7 @@ def _deliver_part(cur, post, weight, lo, hi, inc, u):
             cur[post[s]] += u
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def deliver_row(cur, post, weight, lo, mid, hi, inc, u_e, u_i):
     """Deliver synapses [lo, hi) of a row whose I targets start at mid; u_e, u_i: its blocks' uniform
     increments (NaN where the weights must be read)."""
@@ -295,7 +295,7 @@ def deliver_row(cur, post, weight, lo, mid, hi, inc, u_e, u_i):
     _deliver_part(cur, post, weight, max(lo, mid), hi, inc, u_i)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def deliver_recurrent(net, st, c, ns):
     """Step 4: each spiker adds w * increment to I^e (E pre) or I^i (I pre) of its targets."""
     u = net.uniform
@@ -309,21 +309,21 @@ def deliver_recurrent(net, st, c, ns):
         deliver_row(cur, net.out_post, net.weight, lo, mid, hi, inc, u_e, u_i)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def deliver_x(net, st, c, m, lo, hi):
     """Step 1 for X neuron m, on its synapses [lo, hi) (all of them, or one thread's share)."""
     u = net.uniform
     deliver_row(st.Ix, net.x_post, net.x_weight, lo, net.x_split[m], hi, c.inc_x, u[4], u[5])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _add_at(dst, src, idx):
     """dst[q] += src[idx[q]] for every q."""
     for q in range(idx.size):
         dst[q] += src[idx[q]]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def record_step(n, st, c, rec, ns, net):
     """Step 9: bin sums of recorded cells, sampled/block-mean weights, spike counts, raster."""
     b = (n - 1) // c.rec_steps
@@ -342,6 +342,11 @@ def record_step(n, st, c, rec, ns, net):
                 s = rec.samp_syn[blk, q]
                 if s >= 0:
                     rec.samp[blk, q, b] += net.weight[s]
+    elif (n % c.rec_steps) % SAMPLE_EVERY == 0:  # the next step samples: start loading those weights
+        for blk in range(4):
+            for q in range(rec.samp_syn.shape[1]):
+                if rec.samp_syn[blk, q] >= 0:
+                    prefetch(net.weight, rec.samp_syn[blk, q])
     rb = (n - 1) // c.rate_steps
     nw = rec.win_counts.shape[0]
     w = (n - c.burn_step) // c.win_steps if n >= c.burn_step else nw

@@ -178,7 +178,7 @@ def split_bytes(tk: Threads) -> int:
     return sum(a.nbytes for a in tk.split)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _plastic_part(b, coef, net, x, sp, tid, par, wbuf, Ne):
     """Block b's pre events of all spikers on synapses onto this thread's cells, then the post events
     of this thread's spikers; returns the change of the block sum over these synapses."""

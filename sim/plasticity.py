@@ -100,7 +100,7 @@ def apply_post(c, weight, x, q_lo, q_hi, in_syn, in_pre, wbuf):
     return delta
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def apply_block(b, c, net, st, ns, Ne):
     """All pre events then all post events of block b (0 ee, 1 ei, 2 ie, 3 ii) for this step's spikers.
 
