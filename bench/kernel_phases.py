@@ -81,7 +81,7 @@ def run_steps_timed(n0, n1, xs_step, xs_id, net, st, c, pl, rec, cyc):
         if c.any_plastic:
             prefetch_post_weights(net, st, ns)
         pre_c = 0
-        post_c = 0
+        post_c = _tick() - t4  # the post-spike updates' prefetch counts as theirs
         if c.any_plastic and ns > 0:
             for b in BLOCK_ORDER:
                 if pl.flags[b]:

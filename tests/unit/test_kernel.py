@@ -215,3 +215,15 @@ def test_each_spike_delivers_its_charge(integrator):
     assert q_e == pytest.approx(0.3 * loss_e, rel=1e-9)
     assert q_i == pytest.approx(-0.4 * loss_i, rel=1e-9)
     assert q_x == pytest.approx(0.5, rel=1e-9)
+
+
+def test_prefetch_reads_nothing_and_never_faults():
+    """A prefetch is only a hint: far past the end of an array (a real load there would fault) it
+    neither crashes nor changes anything."""
+    from sim.prefetch import prefetch_range
+
+    a = np.arange(1000, dtype=np.uint16)
+    prefetch_range(a, 0, 1 << 24)
+    w = np.linspace(0.0, 1.0, 10)
+    prefetch_range(w, 5, 1 << 24)
+    assert np.array_equal(a, np.arange(1000, dtype=np.uint16)) and w[-1] == 1.0
