@@ -79,7 +79,7 @@ def run_steps_timed(n0, n1, xs_step, xs_id, net, st, c, pl, rec, cyc):
         deliver_recurrent(net, st, c, ns)
         t4 = _tick()
         if c.any_plastic:
-            prefetch_post_weights(net, st, ns)
+            prefetch_post_weights(net, st.spikes, 0, ns)
         pre_c = 0
         post_c = _tick() - t4  # the post-spike updates' prefetch counts as theirs
         if c.any_plastic and ns > 0:

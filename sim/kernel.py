@@ -22,6 +22,9 @@ OK, DIVERGED_RATE, DIVERGED_NONFINITE = 0, 1, 2
 BLOCK = 1024
 """Neurons per block of the neuron pass (1024: runs 5-11 % faster than with 256 at N = 1000-10,000;
 docs/sim.md): the per-block cost of the fused loop is amortised, and the threshold scans stay rare."""
+POST_PREFETCH_MAX = 8192
+"""Most post-spike updates per step whose weights are prefetched: at N = 50,000 (~34,000 per step) the
+prefetches cost 5 % more than they save; at N = 5000 (~360) and 20,000 (~5600) they save 2 %."""
 ACC_EVERY = 10
 SAMPLE_EVERY = 10
 """Sampled synapse weights enter their bin mean every this many steps (1 ms): they are scattered in
@@ -228,10 +231,16 @@ def prefetch_rows(net, i, Ne):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def prefetch_post_weights(net, st, ns):
-    """Start loading the scattered weights that this step's post-spike updates will touch."""
-    for j in range(ns):
-        i = st.spikes[j]
+def prefetch_post_weights(net, spikes, lo, ns):
+    """Start loading the scattered weights that the post-spike updates of spikers spikes[lo:lo+ns] will
+    touch, unless they are more than POST_PREFETCH_MAX (then the prefetches only queue up)."""
+    total = 0
+    for j in range(lo, lo + ns):
+        total += net.in_ptr[spikes[j] + 1] - net.in_ptr[spikes[j]]
+    if total > POST_PREFETCH_MAX:
+        return
+    for j in range(lo, lo + ns):
+        i = spikes[j]
         for q in range(net.in_ptr[i], net.in_ptr[i + 1]):
             prefetch(net.weight, net.in_syn[q])
 
@@ -384,7 +393,7 @@ def run_steps(n0, n1, xs_step, xs_id, net, st, c, pl, rec):
         ns, bad = neuron_pass(st, c, n >= c.n_on and n < c.n_off, net)  # 2, 3, 7 (8 of step n-1)
         deliver_recurrent(net, st, c, ns)  # 4 (increments pre-multiplied by the decay of step 7)
         if c.any_plastic:
-            prefetch_post_weights(net, st, ns)
+            prefetch_post_weights(net, st.spikes, 0, ns)
         if c.any_plastic and ns > 0:  # 5: EE, IE, EI, II
             for b in BLOCK_ORDER:
                 if pl.flags[b]:

@@ -45,11 +45,11 @@ from sim.kernel import (
     _euler,
     deliver_row,
     deliver_x,
+    prefetch_post_weights,
     prefetch_rows,
     record_step,
 )
 from sim.plasticity import BLOCK_ORDER, apply_post, apply_pre
-from sim.prefetch import prefetch
 
 ABORTED = -1
 """Status of a thread that left because another one failed (the driver re-raises that failure)."""
@@ -270,10 +270,7 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
                 a, b = sp.out_sp[tid, k], sp.out_sp[tid + 1, k]
                 deliver_row(cur, net.out_post, net.weight, a, net.out_split[k], b, inc, u_e, u_i)
         if c.any_plastic:  # the weights of the own spikers' post-spike updates
-            for j in range(ns):
-                i = sp.spk[par, lo + j]
-                for e in range(net.in_ptr[i], net.in_ptr[i + 1]):  # (q is the X queue)
-                    prefetch(net.weight, net.in_syn[e])
+            prefetch_post_weights(net, sp.spk[par], lo, ns)
         if c.any_plastic and ns_all > 0:  # 5: EE, IE, EI, II on synapses onto own cells
             for blk in BLOCK_ORDER:
                 d = 0.0
