@@ -47,7 +47,7 @@ class Net(NamedTuple):
     x_post: np.ndarray
     x_weight: np.ndarray  # J units; times Consts.inc_x at delivery
     x_split: np.ndarray  # int64[Nx] first I target of each X row
-    uniform: np.ndarray  # float64[6] see `uniform_increments`
+    uniform: np.ndarray  # float64[6] w * inc of static blocks with equal weights, else NaN (make_net)
 
 
 class State(NamedTuple):
