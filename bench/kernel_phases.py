@@ -70,6 +70,7 @@ def run_steps_timed(n0, n1, xs_step, xs_id, net, st, c, pl, rec, cyc):
             m = xs_id[q]
             deliver_x(net, st, c, m, net.x_ptr[m], net.x_ptr[m + 1])
             q += 1
+        prefetch_x_rows(net, xs_step, xs_id, q, n + 1)
         t1 = _tick()
         if n >= c.burn_step and (n - c.burn_step) % ACC_EVERY == 0:
             accumulate_currents(st, rec)

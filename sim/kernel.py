@@ -231,6 +231,14 @@ def prefetch_rows(net, i, Ne):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def prefetch_x_rows(net, xs_step, xs_id, q, n):
+    """Start loading the X rows that step n will deliver (X spikes q, q+1, ... with step <= n)."""
+    while q < xs_step.size and xs_step[q] <= n:
+        prefetch_range(net.x_post, net.x_ptr[xs_id[q]], net.x_ptr[xs_id[q] + 1])
+        q += 1
+
+
+@njit(cache=True, nogil=True, inline="always")
 def prefetch_post_weights(net, spikes, lo, ns):
     """Start loading the scattered weights that the post-spike updates of spikers spikes[lo:lo+ns] will
     touch, unless they are more than POST_PREFETCH_MAX (then the prefetches only queue up)."""
@@ -388,6 +396,7 @@ def run_steps(n0, n1, xs_step, xs_id, net, st, c, pl, rec):
             m = xs_id[q]
             deliver_x(net, st, c, m, net.x_ptr[m], net.x_ptr[m + 1])
             q += 1
+        prefetch_x_rows(net, xs_step, xs_id, q, n + 1)
         if n >= c.burn_step and (n - c.burn_step) % ACC_EVERY == 0:
             accumulate_currents(st, rec)
         ns, bad = neuron_pass(st, c, n >= c.n_on and n < c.n_off, net)  # 2, 3, 7 (8 of step n-1)

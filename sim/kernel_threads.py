@@ -50,6 +50,7 @@ from sim.kernel import (
     record_step,
 )
 from sim.plasticity import BLOCK_ORDER, apply_post, apply_pre
+from sim.prefetch import prefetch_range
 
 ABORTED = -1
 """Status of a thread that left because another one failed (the driver re-raises that failure)."""
@@ -228,6 +229,10 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
         while q < nxs and xs_step[q] <= n:  # 1 feed-forward delivery onto own cells
             deliver_x(net, st, c, xs_id[q], sp.x_sp[tid, xs_id[q]], sp.x_sp[tid + 1, xs_id[q]])
             q += 1
+        e = q  # the next step's X rows (own part), as kernel.prefetch_x_rows
+        while e < nxs and xs_step[e] <= n + 1:
+            prefetch_range(net.x_post, sp.x_sp[tid, xs_id[e]], sp.x_sp[tid + 1, xs_id[e]])
+            e += 1
         if n >= c.burn_step and (n - c.burn_step) % ACC_EVERY == 0:
             for i in range(lo, hi):
                 rec.acc_e[i] += Ie[i]
