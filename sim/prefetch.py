@@ -27,14 +27,19 @@ def prefetch(typingctx, ary, idx):
         ptr = _item_pointer(context, builder, signature.args[0], args[0], args[1])
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
-        fn = cgutils_intrinsic(builder.module, "llvm.prefetch.p0i8", [i8p, i32, i32, i32])
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        fn = _declare(builder.module, f"llvm.prefetch.{_pointer_suffix(i8p)}", [i8p, i32, i32, i32])
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])  # read, all levels, data
         return context.get_dummy_value()
 
     return types.none(ary, types.intp), codegen
 
 
-def cgutils_intrinsic(module: ir.Module, name: str, arg_types: list) -> ir.Function:
+def _pointer_suffix(ptr_type: ir.Type) -> str:
+    """The intrinsic's name suffix: "p0i8" for typed pointers (i8*), "p0" for LLVM's opaque `ptr`."""
+    return "p0" if str(ptr_type) == "ptr" else "p0i8"
+
+
+def _declare(module: ir.Module, name: str, arg_types: list) -> ir.Function:
     """The declaration of an LLVM intrinsic returning void, added to the module once."""
     fnty = ir.FunctionType(ir.VoidType(), arg_types)
     return module.globals.get(name) or ir.Function(module, fnty, name=name)

@@ -144,8 +144,7 @@ def test_uniform_weights_and_row_splits():
     """The one weight of each block whose weights are all equal, NaN where they differ or are none;
     the first I target per row, flagged -1 when a row is not E-first."""
     ptr = np.array([0, 3, 5, 6])
-    post = np.array([0, 1, 2, 0, 2], np.int32)  # Ne = 2: row 0 has E, E, I; row 1 E, I; row 2 none
-    post = np.append(post, 1).astype(np.int32)
+    post = np.array([0, 1, 2, 0, 2, 1], np.int32)  # Ne = 2: rows E, E, I | E, I | E (row 2: an I pre)
     split = row_split(ptr, post, 2)
     assert split.tolist() == [2, 4, 6]
     w = np.array([1.0, 1.0, 5.0, 1.0, 6.0, 2.0])
