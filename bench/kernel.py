@@ -1,7 +1,7 @@
 """Kernel benchmark: ours after and before (a git revision's sim/) against plastic-balanced-network 0.0.6.
 
     python bench/kernel.py                  # N = 1000 ... 10,000; static and iSTDP on EI+II
-    python bench/kernel.py --large          # also N = 20,000 and 50,000 with iSTDP, threads 1 and 2 (~5 GB)
+    python bench/kernel.py --large          # also N = 20,000 and 50,000 with iSTDP, threads 1 and 2 (~3.5 GB)
     python bench/kernel.py --before REV     # the "before" kernel: sim/ of git revision REV
     python bench/kernel.py --no-before --no-original   # after only: float64 and float32 state
 
