@@ -24,11 +24,14 @@ def _dense(conn, weight: np.ndarray) -> np.ndarray:
     return J
 
 
-def run_both(seed: int = 1, **kw):
-    """Run the naive loop and the kernel on the same dense network, X trains and V0."""
+def run_both(seed: int = 1, perturb=None, **kw):
+    """Run the naive loop and the kernel on the same dense network, X trains and V0; `perturb(p, rng, J,
+    Jx)`, if given, edits the drawn weights in place before anything else is drawn."""
     p = SimParams(**{**SMALL, **kw})
     rng = np.random.default_rng(seed)
     J, Jx = random_network(p, rng)
+    if perturb is not None:
+        perturb(p, rng, J, Jx)
     xs, xi = poisson_x(p, rng)
     V0 = rng.uniform(p.Vre, p.VT, p.N)
     ref = naive_network(p, J, Jx, xs, xi, V0)
@@ -81,22 +84,16 @@ def test_static_blocks_with_unequal_weights_match_naive(precision):
     """Delivery reads the weights of a block only where they differ (sim.driver.make_net): a static
     network with one spread block, one block with a single odd weight and unequal X weights is
     still the naive loop bit for bit."""
-    p = SimParams(**{**SMALL, "precision": precision})
-    rng = np.random.default_rng(3)
-    J, Jx = random_network(p, rng)
-    ee = J[: p.Ne, : p.Ne]
-    ee[ee != 0] *= rng.uniform(0.5, 1.5, np.count_nonzero(ee))
-    ii = J[p.Ne :, p.Ne :]
-    ii[np.nonzero(ii)[0][0], np.nonzero(ii)[1][0]] *= 1.5
-    Jx[Jx != 0] *= rng.uniform(0.8, 1.2, np.count_nonzero(Jx))
-    xs, xi = poisson_x(p, rng)
-    V0 = rng.uniform(p.Vre, p.VT, p.N)
-    ref = naive_network(p, J, Jx, xs, xi, V0)
-    conn = connectivity_from_dense(J, Jx, p.Ne)
-    res = run_network(p, conn, (xs * p.dt, xi), V0, keep_all_spikes=True)
-    steps = np.rint(res.spike_times_ms / p.dt).astype(int)
-    ours = list(zip(steps.tolist(), res.spike_neurons.tolist(), strict=True))
-    _check(ref, res, ours, _dense(conn, res.extra["weight"]), rtol=0)
+
+    def spread(p, rng, J, Jx):
+        ee = J[: p.Ne, : p.Ne]
+        ee[ee != 0] *= rng.uniform(0.5, 1.5, np.count_nonzero(ee))
+        ii = J[p.Ne :, p.Ne :]
+        ii[np.nonzero(ii)[0][0], np.nonzero(ii)[1][0]] *= 1.5
+        Jx[Jx != 0] *= rng.uniform(0.8, 1.2, np.count_nonzero(Jx))
+
+    _p, _J, ref, res, ours, J_ours = run_both(seed=3, perturb=spread, precision=precision)
+    _check(ref, res, ours, J_ours, rtol=0)
 
 
 @pytest.mark.parametrize("precision", ["float64", "float32"])
