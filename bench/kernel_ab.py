@@ -7,8 +7,10 @@ Each argument is a copy of `sim/kernel.py` (edited as you like; it may import it
 optionally with `@float32` to run it on float32 membrane state (`precision="float32"`).
 All variants run the same network, X spikes and initial state (their own copies), alternating
 1 s chunks in rotating order, so machine load hits them alike; the first chunk (compilation,
-cold caches) is not counted. Prints the mean CPU s per simulated s and whether each variant ends
-with the same V and weights as the first (bit for bit).
+cold caches) is not counted. Prints the mean CPU s per simulated s, whether each variant ends
+with the same V and weights as the first (bit for bit), and its spike count (variants that change
+the dynamics should keep it close). A variant module may define `extra_net(net) -> dict` for the
+arrays it adds to its `Net`.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def setup(p: SimParams, K, shared: dict, precision: str = "float64") -> list:
     state = K.State(**{f: st[f] for f in K.State._fields})
     consts = K.Consts(**{f: getattr(c, f) for f in K.Consts._fields})
     net = make_net(cn, c, shared["plast"][0])
-    net = K.Net(**{f: getattr(net, f) for f in K.Net._fields})
+    extra = K.extra_net(net) if hasattr(K, "extra_net") else {}  # arrays a variant adds to its Net
+    net = K.Net(**{f: extra[f] if f in extra else getattr(net, f) for f in K.Net._fields})
     return [net, state, consts, K.Plast(*shared["plast"]), K.Rec(*recording.allocate(*rec_args))]
 
 
@@ -107,7 +110,8 @@ def main() -> None:
     ref = runs[0]
     for path, t, r in zip(a.kernels, cpu / (a.chunks - 1), runs, strict=True):
         same = np.array_equal(r[1].V, ref[1].V) and np.array_equal(r[0].weight, ref[0].weight)
-        print(f"{t:.4f} CPU s/s  same as first: {same}  {path}")
+        spikes = int(r[4].counts.sum())
+        print(f"{t:.4f} CPU s/s  same as first: {same}  spikes after burn-in {spikes}  {path}")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """What one run will cost before it runs: peak memory and CPU time, from its parameters alone.
 
 Memory is base + bytes per synapse x expected synapses + bytes per recorded value x recorded values + the
-spike buffer; CPU time per simulated second is a·N + b·N² (per-neuron work, plus synaptic events ∝ N·r·p·N),
-with one (a, b) for static runs and one for plastic runs, plus the finite-N prediction computed for each
-point (sim.finite_theory: a fraction of a second static, seconds with plastic rules). The coefficients come
-from a calibration measured on the machine (worker.calibration); `DEFAULT_MODEL` is one such calibration.
+spike buffer; CPU time is a set-up per synapse (connectivity, incoming index, compiling and warming the
+caches in the kernel's first call) plus, per simulated second, a·N + b·N² (per-neuron work, plus synaptic
+events ∝ N·r·p·N), with one (a, b) for static runs and one for plastic runs, plus the finite-N prediction
+computed for each point (sim.finite_theory: a fraction of a second static, seconds with plastic rules). The
+coefficients come from a calibration measured on the machine (worker.calibration); `DEFAULT_MODEL` is one such
+calibration.
 """
 
 from __future__ import annotations
@@ -30,9 +32,13 @@ class CostModel:
     cpu_a_plastic: float = 4.5e-5
     cpu_b_plastic: float = 3.0e-9
     cpu_per_run_s: float = 0.05
+    cpu_setup_per_synapse_s: float = 1.0e-7
     cpu_theory_static_s: float = 0.25
     cpu_theory_plastic_s: float = 1.5
-    measured_on: str = "default: worker.calibration on a 2-core x86_64, 2026-12-01 (shared, loaded)"
+    measured_on: str = (
+        "default: worker.calibration on a 2-core x86_64, 2026-12-01 (shared, loaded); "
+        "set-up per synapse 2026-12-02"
+    )
 
     def to_dict(self) -> dict[str, float | str]:
         return asdict(self)
@@ -83,7 +89,8 @@ def cpu_seconds(p: SimParams, model: CostModel = DEFAULT_MODEL) -> float:
         else (model.cpu_a_static, model.cpu_b_static)
     )
     theory = model.cpu_theory_plastic_s if p.plastic_blocks else model.cpu_theory_static_s
-    return model.cpu_per_run_s + theory + p.T / 1000.0 * (a * p.N + b * p.N * p.N)
+    setup = model.cpu_setup_per_synapse_s * expected_synapses(p)
+    return model.cpu_per_run_s + theory + setup + p.T / 1000.0 * (a * p.N + b * p.N * p.N)
 
 
 def estimate(p: SimParams, model: CostModel = DEFAULT_MODEL) -> RunCost:

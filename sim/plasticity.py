@@ -12,11 +12,16 @@ import numpy as np
 from numba import njit
 
 from sim.params import BLOCKS, SimParams
+from sim.prefetch import prefetch_l2
 
 A0, A1, A2, A3, B0, B1, B2, B3, B4, LO, HI, CLIP = range(12)
 N_COEF = 12
 BLOCK_ORDER = (0, 2, 1, 3)
 """Rule order within a step: EE, IE, EI, II (indices into BLOCKS = ee, ei, ie, ii)."""
+POST_AHEAD = 32
+"""The post-spike gather asks for the weight this many entries ahead (prefetcht2). At N = 50,000, where
+each scattered weight misses in DRAM: 0.83-0.87 of the time without it (16 entries ahead: 1.06; 64: 0.88;
+non-temporal: 1.03); at N = 5000 0.93 (bench/kernel_ab.py, 2026-12-02, docs/sim.md)."""
 
 
 def rule_coefficients(params: SimParams, block: str) -> np.ndarray:
@@ -78,13 +83,18 @@ def apply_post(c, weight, x, q_lo, q_hi, in_syn, in_pre, wbuf):
     """Post-spike event on incoming entries [q_lo, q_hi) of one post row; returns the change of their sum.
 
     The weights are scattered in memory: gather them first (independent loads overlap their cache
-    misses), update in the scratch buffer, then scatter back.
+    misses, and prefetches POST_AHEAD entries ahead keep more misses in flight than the loads alone),
+    update in the scratch buffer, then scatter back.
     """
     b0, b1, b2, b3, b4 = c[B0], c[B1], c[B2], c[B3], c[B4]
     clip, lo, hi = c[CLIP] != 0.0, c[LO], c[HI]
     syn, pre = in_syn[q_lo:q_hi], in_pre[q_lo:q_hi]
     n = syn.size
+    for j in range(min(POST_AHEAD, n)):
+        prefetch_l2(weight, syn[j])
     for j in range(n):
+        if j + POST_AHEAD < n:
+            prefetch_l2(weight, syn[j + POST_AHEAD])
         wbuf[j] = weight[syn[j]]
     delta = 0.0
     for j in range(n):

@@ -20,6 +20,17 @@ LINE = 64
 @intrinsic
 def prefetch(typingctx, ary, idx):
     """Hint the CPU to load the cache line of ary[idx] (read, keep in all cache levels)."""
+    return _prefetch_signature(ary, locality=3)
+
+
+@intrinsic
+def prefetch_l2(typingctx, ary, idx):
+    """The same hint for a line needed a few dozen loads later (prefetcht2: it need not take an L1 slot)."""
+    return _prefetch_signature(ary, locality=1)
+
+
+def _prefetch_signature(ary, locality: int):
+    """(signature, codegen) of llvm.prefetch on ary[idx] with the given locality (3 = keep in all levels)."""
     if not (isinstance(ary, types.Array) and ary.ndim == 1):
         return None
 
@@ -28,7 +39,7 @@ def prefetch(typingctx, ary, idx):
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         fn = _declare(builder.module, f"llvm.prefetch.{_pointer_suffix(i8p)}", [i8p, i32, i32, i32])
-        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])  # read, all levels, data
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(locality), i32(1)])  # read, locality, data
         return context.get_dummy_value()
 
     return types.none(ary, types.intp), codegen

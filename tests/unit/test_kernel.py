@@ -6,10 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from numba import njit
 
 from sim.connectivity import connectivity_from_dense, synapse_pre
 from sim.driver import run_network
 from sim.params import BLOCKS, RULES, SimParams
+from sim.prefetch import prefetch_l2
 from tests.naive import naive_network, poisson_x, random_network
 
 SMALL = dict(
@@ -224,3 +226,12 @@ def test_prefetch_reads_nothing_and_never_faults():
     w = np.linspace(0.0, 1.0, 10)
     prefetch_range(w, 5, 1 << 24)
     assert np.array_equal(a, np.arange(1000, dtype=np.uint16)) and w[-1] == 1.0
+    _prefetch_l2_range(a, 1 << 24)
+    _prefetch_l2_range(w, 1 << 24)
+    assert np.array_equal(a, np.arange(1000, dtype=np.uint16)) and w[-1] == 1.0
+
+
+@njit
+def _prefetch_l2_range(a, hi):
+    for s in range(0, hi, 8):
+        prefetch_l2(a, s)
