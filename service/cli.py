@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from service import cli_client, cli_run, cli_sweep
+from service import cli_calibrate, cli_client, cli_run, cli_sweep
 
 app = typer.Typer(
     name="pbn",
@@ -12,7 +12,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-for _module in (cli_run, cli_sweep, cli_client):
+for _module in (cli_run, cli_sweep, cli_client, cli_calibrate):
     _module.register(app)
 
 if __name__ == "__main__":

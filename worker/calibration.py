@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +56,20 @@ after its first 1 s call (set-up, compilation and cold caches are the set-up ter
 PLASTIC = {"eta_ei": 1.5e-5, "eta_ii": 1.5e-5}
 
 
-def measure(params: SimParams, repeats: int = 1) -> dict[str, float]:
+PROBES = len(MEMORY_RUNS) + 2 * 2 * len(CPU_RUNS)
+"""Fresh processes one calibration starts (the CPU probes twice each, static and plastic)."""
+
+
+def measure(
+    params: SimParams, repeats: int = 1, progress: Callable[[str], None] | None = None
+) -> dict[str, float]:
     """CPU seconds (the least of `repeats` fresh processes: other load only adds), the kernel's CPU seconds
     per simulated second after its first call, and peak RSS of one run, each in a fresh Python process with
     the kernels warmed up first."""
     runs = []
     for _ in range(repeats):
+        if progress is not None:
+            progress(f"N = {params.N}, T = {params.T:g} ms" + (", plastic" if params.plastic_blocks else ""))
         args = [sys.executable, "-c", PROBE, params.model_dump_json()]
         out = subprocess.run(args, capture_output=True, text=True, check=True)
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -72,17 +81,18 @@ def measure(params: SimParams, repeats: int = 1) -> dict[str, float]:
     }
 
 
-def calibrate() -> CostModel:
-    """Measure the probe runs and fit the model's coefficients (least squares; base >= 0)."""
+def calibrate(progress: Callable[[str], None] | None = None) -> CostModel:
+    """Measure the probe runs and fit the model's coefficients (least squares; base >= 0); `progress` is
+    called with a description as each of the PROBES processes starts."""
     mem_params = [SimParams(**kw) for kw in MEMORY_RUNS]
-    rss = [measure(p)["peak_rss_bytes"] for p in mem_params]
+    rss = [measure(p, progress=progress)["peak_rss_bytes"] for p in mem_params]
     design = np.array([[1.0, expected_synapses(p), recorded_values(p)] for p in mem_params])
     base, per_syn, per_value = np.linalg.lstsq(design, np.array(rss), rcond=None)[0]
     cpu: dict[str, tuple[float, float, float]] = {}
     setup: list[float] = []
     for kind, extra in (("static", {}), ("plastic", PLASTIC)):
         runs = [SimParams(**{**kw, **extra}) for kw in CPU_RUNS]
-        measured = [measure(p, repeats=2) for p in runs]
+        measured = [measure(p, repeats=2, progress=progress) for p in runs]
         a_b = _fit_a_b([p.N for p in runs], [m["kernel_cpu_per_s"] for m in measured])
         theory_s = float(np.mean([m["theory_cpu_s"] for m in measured]))
         cpu[kind] = (max(a_b[0], 1e-7), a_b[1], theory_s)

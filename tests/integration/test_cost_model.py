@@ -1,5 +1,6 @@
-"""The cost model against measurement: calibrate on this machine, then predict runs it was not fitted on
-(other N, T, rules, recording) and compare with their measured peak RSS and CPU time, each in a fresh process.
+"""The cost model against measurement: calibrate on this machine (`pbn calibrate`, the real command), then
+predict runs it was not fitted on (other N, T, rules, recording) and compare with their measured peak RSS and
+CPU time, each in a fresh process.
 
 Factors allowed: memory within 1.5x (the model's terms are the arrays a run allocates; what it leaves out is
 allocator slack and Numba's own tables); CPU within 4x (CPU time on a shared 2-core machine moves with the
@@ -8,11 +9,15 @@ a·N + b·N² form ignores rate differences between parameter sets)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from sim import SimParams
-from sim.cost import estimate
-from worker.calibration import calibrate, measure
+from sim.cost import DEFAULT_MODEL, estimate
+from worker import calibration
+from worker.calibration import measure
 
 pytestmark = pytest.mark.slow
 CASES = [
@@ -24,8 +29,14 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def model():
-    return calibrate()
+def model(tmp_path_factory):
+    data = tmp_path_factory.mktemp("calibrated")
+    cmd = [sys.executable, "-m", "service.cli", "calibrate", "--data", str(data)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1200).stdout
+    assert "calibration.json" in out and "cpu_b_plastic" in out
+    fitted = calibration.load(data)
+    assert fitted != DEFAULT_MODEL and "UTC" in fitted.measured_on
+    return fitted
 
 
 @pytest.mark.parametrize(
