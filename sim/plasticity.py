@@ -20,8 +20,8 @@ BLOCK_ORDER = (0, 2, 1, 3)
 """Rule order within a step: EE, IE, EI, II (indices into BLOCKS = ee, ei, ie, ii)."""
 POST_AHEAD = 32
 """The post-spike gather asks for the weight this many entries ahead (prefetcht2). At N = 50,000, where
-each scattered weight misses in DRAM: 0.83-0.87 of the time without it (16 entries ahead: 1.06; 64: 0.88;
-non-temporal: 1.03); at N = 5000 0.93 (bench/kernel_ab.py, 2026-12-02, docs/sim.md)."""
+each scattered weight misses in DRAM: 0.82-0.94 of the time without it in four runs (16 entries ahead: 1.06;
+64: 0.88; non-temporal: 1.03); at N = 5000 0.90-0.96 (bench/kernel_ab.py, 2026-12-02, docs/sim.md)."""
 
 
 def rule_coefficients(params: SimParams, block: str) -> np.ndarray:
