@@ -34,6 +34,11 @@ t0 = time.process_time()
 sim.simulate(p, progress=lambda f: marks.append((time.process_time() - t0, f)))
 cpu = time.process_time() - t0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+try:  # ru_maxrss keeps the parent's RSS at fork (Linux carries it across exec); VmHWM is this process's own
+    with open("/proc/self/status") as status:
+        rss = next(int(ln.split()[1]) * 1024 for ln in status if ln.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    pass
 (c0, f0), (c1, f1) = marks[0], marks[-1]
 kernel = (c1 - c0) / ((f1 - f0) * p.T / 1000.0) if f1 > f0 else cpu / (p.T / 1000.0)
 print(json.dumps({"cpu_s": theory + cpu, "theory_cpu_s": theory, "kernel_cpu_per_s": kernel,
