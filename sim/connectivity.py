@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from sim.params import BLOCKS, SimParams
+from sim.plasticity import IMMEDIATE, plasticity_table
 
 ROW_CHUNK = 1024
 """Presynaptic rows drawn per vectorised batch (bounds build memory, fixed for reproducibility)."""
@@ -250,8 +251,9 @@ def uniform_weights(ptr, split, weight, Ne):
 
 
 def post_update_blocks(params: SimParams) -> np.ndarray:
-    """Flags (ee, ei, ie, ii) of the blocks that need the incoming index (every plastic rule does)."""
-    return np.array([b in params.plastic_blocks for b in BLOCKS], dtype=np.bool_)
+    """Flags (ee, ei, ie, ii) of the blocks that need the incoming index: every plastic rule whose post
+    events are applied at the post spike (deferred ones are applied row by row)."""
+    return plasticity_table(params)[0] == IMMEDIATE
 
 
 def build_connectivity(params: SimParams, rng: np.random.Generator) -> Connectivity:

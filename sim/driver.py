@@ -31,7 +31,7 @@ from sim.connectivity import (
 from sim.inputs import ExplicitX, XSource, stim_amplitude, stim_steps
 from sim.kernel import Consts, Net, Plast, State, run_steps
 from sim.params import BLOCKS, MODEL_VERSION, SimParams, parse_params
-from sim.plasticity import plasticity_table
+from sim.plasticity import DEFERRED, plasticity_table
 from sim.result import SimResult
 from sim.summary import summarise
 
@@ -40,7 +40,32 @@ CHUNK_MS = 1000.0
 GUARD_MS = 100.0
 """Window of the runaway guard."""
 
+FLUSH_DECAY = 1e-6
+"""Deferred post events are all applied (flushed) before g = fs^steps falls below this: acc - snap then
+loses at most 6 of float64's 16 digits to cancellation, a relative 1e-10 of a pending change."""
+
 Samples = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def flush_steps(p: SimParams) -> int:
+    """Steps between flushes of deferred post events (0 if none is deferred): the largest divisor of a
+    kernel call's steps (so results do not depend on how a run is cut into calls) within FLUSH_DECAY."""
+    if not np.any(plasticity_table(p)[0] == DEFERRED):
+        return 0
+    chunk = recording.steps_of(CHUNK_MS, p.dt)
+    fs = integrator_factors(p)["fs"]
+    kmax = max(1, int(math.log(FLUSH_DECAY) / math.log(fs))) if 0 < fs < 1 else 1
+    return max(d for d in range(1, min(chunk, kmax) + 1) if chunk % d == 0)
+
+
+def snap_range(p: SimParams, conn: Connectivity) -> tuple[int, int]:
+    """(first synapse, count) that need a deferral snapshot: the rows of pre populations with a deferred
+    block (I rows only for EI/II iSTDP: a fifth of the synapses)."""
+    flags = plasticity_table(p)[0] == DEFERRED
+    if not flags.any():
+        return 0, 0
+    lo = 0 if (flags[0] or flags[2]) else int(conn.out_ptr[conn.Ne])
+    return lo, int(conn.out_ptr[-1]) - lo
 
 
 def integrator_factors(p: SimParams) -> dict[str, float]:
@@ -63,8 +88,10 @@ def integrator_factors(p: SimParams) -> dict[str, float]:
     }
 
 
-def make_consts(p: SimParams, lay: recording.Layout, raster: tuple[int, int, int]) -> Consts:
-    """Scalars of the step loop."""
+def make_consts(
+    p: SimParams, lay: recording.Layout, raster: tuple[int, int, int], snap_from: int = 0
+) -> Consts:
+    """Scalars of the step loop (snap_from: the first synapse of `snap_range`)."""
     fac = integrator_factors(p)
     n_on, n_off = stim_steps(p)
     guard_steps = recording.steps_of(GUARD_MS, p.dt)
@@ -99,6 +126,8 @@ def make_consts(p: SimParams, lay: recording.Layout, raster: tuple[int, int, int
         raster_i=raster[1],
         raster_from=raster[2],
         any_plastic=int(bool(p.plastic_blocks)),
+        flush_steps=flush_steps(p),
+        snap_from=snap_from,
     )
 
 
@@ -198,11 +227,12 @@ def run_network(
     sizes = block_sizes(conn)
     lay = recording.make_layout(p)
     n_e, n_i, first, cap = raster_choice(p, keep_all_spikes)
-    c = make_consts(p, lay, (n_e, n_i, first))
+    c = make_consts(p, lay, (n_e, n_i, first), snap_range(p, conn)[0])
     samp_kernel = np.where(flags[:, None] > 0, samp, -1)
     chunk_steps = recording.steps_of(CHUNK_MS, p.dt)
     inv = np.where(sizes > 0, 1.0 / np.maximum(sizes, 1), 0.0)
-    rec = recording.allocate(p, lay, cells, samp_kernel, inv, _chunk_cap(p, c, chunk_steps, cap))
+    samp_pre = np.searchsorted(conn.out_ptr, samp_kernel, side="right") - 1
+    rec = recording.allocate(p, lay, cells, samp_kernel, inv, _chunk_cap(p, c, chunk_steps, cap), samp_pre)
     st = _initial_state(p, conn, V0)
     net = make_net(conn, c, flags)
     tk = kernel_threads.prepare(net, st, rec, threads) if threads > 1 else None
@@ -238,6 +268,9 @@ def _initial_state(p: SimParams, conn: Connectivity, V0: np.ndarray) -> State:
         stim_amplitude(p).astype(dtype, copy=False),
         np.zeros(1, np.int64),
         np.zeros(max(1, int(np.max(np.diff(conn.in_ptr), initial=0)))),
+        np.zeros(p.N),
+        np.zeros(snap_range(p, conn)[1]),
+        np.ones(1),
     )
 
 

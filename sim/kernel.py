@@ -4,6 +4,10 @@ Per step n (t_n = n dt): 1 deliver X spikes with step <= n; 2 EIF voltage update
 fast exp); 3 threshold scan; 4 recurrent delivery with pre-plasticity weights; 5 plasticity per
 block EE, IE, EI, II (pre events then post events, traces read before increments); 6 trace
 increments; 7 current decay; 8 trace decay; 9 recording (spikers shown at Vth) and reset.
+
+With post_updates="deferred", the post events of oja/homeo blocks only add to per-cell sums at the
+post spike; each synapse applies them at its next pre event, just before that event (so a post
+spike in the same step now comes first), or at a flush (sim.plasticity.apply_pre_deferred).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from numba import njit, types
 from numba.extending import intrinsic, overload
 
 from sim.fastexp import exp_parts_scalar, exp_parts_scalar32
-from sim.plasticity import BLOCK_ORDER, apply_block
+from sim.plasticity import BLOCK_ORDER, DEFERRED, apply_block, current_weight, flush_deferred
 from sim.prefetch import prefetch, prefetch_range
 
 OK, DIVERGED_RATE, DIVERGED_NONFINITE = 0, 1, 2
@@ -68,6 +72,9 @@ class State(NamedTuple):
     stim: np.ndarray  # [N] stimulus amplitude J_stim, the dtype of V
     guard: np.ndarray  # int64[1] spikes in the current guard window
     wbuf: np.ndarray  # float64[max in-degree] scratch of the post-spike updates
+    post_acc: np.ndarray  # float64[N] per cell, sum of g over its spikes since the last flush (deferral)
+    post_snap: np.ndarray  # float64[synapses from Consts.snap_from on] post_acc at each synapse's last event
+    defer_g: np.ndarray  # float64[1] g = fs^(steps since the last flush)
 
 
 class Consts(NamedTuple):
@@ -102,6 +109,8 @@ class Consts(NamedTuple):
     raster_i: int
     raster_from: int
     any_plastic: int
+    flush_steps: int  # deferred post events are all applied at steps n % flush_steps == 0 (0: none deferred)
+    snap_from: int  # the synapse of post_snap[0]
 
 
 class Plast(NamedTuple):
@@ -128,6 +137,8 @@ class Rec(NamedTuple):
     wmean: np.ndarray  # float64[4, n_rec] sums of block-mean J
     bin_steps: np.ndarray  # int64[n_rec]
     samp_steps: np.ndarray  # int64[n_rec] steps at which sampled weights were added
+    samp_pre: np.ndarray  # int64[4, n_samp] pre cell of each sampled synapse
+    samp_w: np.ndarray  # float64[4, n_samp] their current values at a sampling step (sample_weights)
     acc_e: np.ndarray  # float64[N] sums of I^e after burn-in
     acc_i: np.ndarray
     acc_x: np.ndarray
@@ -341,6 +352,47 @@ def _add_at(dst, src, idx):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def is_sample_step(n, c):
+    """Whether step n adds the sampled weights to its bin (every SAMPLE_EVERY steps of a bin)."""
+    return ((n - 1) % c.rec_steps) % SAMPLE_EVERY == 0
+
+
+@njit(cache=True, nogil=True)
+def sample_weights(rec, net, st, pl, lo, hi, g, base):
+    """Current values of the sampled weights onto cells [lo, hi) into rec.samp_w: deferred synapses with
+    their pending post events applied (g: the deferral's decay factor, base: Consts.snap_from)."""
+    for blk in range(4):
+        for q in range(rec.samp_syn.shape[1]):
+            s = rec.samp_syn[blk, q]
+            if s >= 0:
+                i = net.out_post[s]
+                if i >= lo and i < hi:
+                    w = net.weight[s]
+                    if pl.flags[blk] == DEFERRED:
+                        xg = st.x[rec.samp_pre[blk, q]] / g
+                        w = current_weight(pl.coef[blk], w, xg, st.post_acc[i], st.post_snap[s - base])
+                    rec.samp_w[blk, q] = w
+
+
+@njit(cache=True, nogil=True)
+def flush_block(b, coef, net, x, acc, snap, base, g, Ne, row_lo, row_hi):
+    """Apply every pending post event of deferred block b (0 ee, 1 ei, 2 ie, 3 ii) on synapses
+    [row_lo[k], row_hi[k]) of each pre row k and zero their snapshots; returns the change of the block sum."""
+    post_i = b >= 2
+    pre_i = b == 1 or b == 3
+    N = net.out_ptr.size - 1
+    delta = 0.0
+    for k in range(Ne if pre_i else 0, N if pre_i else Ne):
+        if post_i:
+            lo, hi = max(net.out_split[k], row_lo[k]), min(net.out_ptr[k + 1], row_hi[k])
+        else:
+            lo, hi = max(net.out_ptr[k], row_lo[k]), min(net.out_split[k], row_hi[k])
+        if lo < hi:
+            delta += flush_deferred(coef, net.weight, lo, hi, net.out_post, acc, snap, base, x[k] / g)
+    return delta
+
+
+@njit(cache=True, nogil=True, inline="always")
 def record_step(n, st, c, rec, ns, net):
     """Step 9: bin sums of recorded cells, sampled/block-mean weights, spike counts, raster."""
     b = (n - 1) // c.rec_steps
@@ -352,13 +404,12 @@ def record_step(n, st, c, rec, ns, net):
     _add_at(rec.volt[b], st.V, cells)
     for blk in range(4):
         rec.wmean[blk, b] += st.block_sum[blk] * rec.inv_count[blk]
-    if ((n - 1) % c.rec_steps) % SAMPLE_EVERY == 0:  # scattered reads: sampled every SAMPLE_EVERY steps
+    if is_sample_step(n, c):  # scattered reads: sampled every SAMPLE_EVERY steps (sample_weights)
         rec.samp_steps[b] += 1
         for blk in range(4):
             for q in range(rec.samp_syn.shape[1]):
-                s = rec.samp_syn[blk, q]
-                if s >= 0:
-                    rec.samp[blk, q, b] += net.weight[s]
+                if rec.samp_syn[blk, q] >= 0:
+                    rec.samp[blk, q, b] += rec.samp_w[blk, q]
     elif (n % c.rec_steps) % SAMPLE_EVERY == 0:  # the next step samples: start loading those weights
         for blk in range(4):
             for q in range(rec.samp_syn.shape[1]):
@@ -403,12 +454,38 @@ def run_steps(n0, n1, xs_step, xs_id, net, st, c, pl, rec):
         deliver_recurrent(net, st, c, ns)  # 4 (increments pre-multiplied by the decay of step 7)
         if c.any_plastic:
             prefetch_post_weights(net, st.spikes, 0, ns)
+        if c.flush_steps > 0:  # the deferral's sums: g decays with the traces; post spikes add it
+            st.defer_g[0] *= c.fs
+            for j in range(ns):
+                st.post_acc[st.spikes[j]] += st.defer_g[0]
         if c.any_plastic and ns > 0:  # 5: EE, IE, EI, II
             for b in BLOCK_ORDER:
                 if pl.flags[b]:
-                    st.block_sum[b] += apply_block(b, pl.coef[b], net, st, ns, c.Ne)
+                    d = apply_block(b, pl.coef[b], net, st, ns, c.Ne, pl.flags[b] == DEFERRED, c.snap_from)
+                    st.block_sum[b] += d
+        stop = bad or st.guard[0] + ns > c.guard_max
+        if c.flush_steps > 0 and (n % c.flush_steps == 0 or n == n1 - 1 or stop):
+            for b in range(4):
+                if pl.flags[b] == DEFERRED:
+                    st.block_sum[b] += flush_block(
+                        b,
+                        pl.coef[b],
+                        net,
+                        st.x,
+                        st.post_acc,
+                        st.post_snap,
+                        c.snap_from,
+                        st.defer_g[0],
+                        c.Ne,
+                        net.out_ptr[:-1],
+                        net.out_ptr[1:],
+                    )
+            st.post_acc[:] = 0.0
+            st.defer_g[0] = 1.0
         for j in range(ns):  # 6
             st.x[st.spikes[j]] += 1.0
+        if is_sample_step(n, c):
+            sample_weights(rec, net, st, pl, 0, c.N, st.defer_g[0], c.snap_from)
         for j in range(ns):  # 9
             st.V[st.spikes[j]] = c.Vth
         record_step(n, st, c, rec, ns, net)

@@ -45,11 +45,14 @@ from sim.kernel import (
     _euler,
     deliver_row,
     deliver_x,
+    flush_block,
+    is_sample_step,
     prefetch_post_weights,
     prefetch_rows,
     record_step,
+    sample_weights,
 )
-from sim.plasticity import BLOCK_ORDER, apply_post, apply_pre
+from sim.plasticity import BLOCK_ORDER, DEFERRED, apply_post, apply_pre, apply_pre_deferred
 from sim.prefetch import prefetch_range
 
 ABORTED = -1
@@ -180,9 +183,10 @@ def split_bytes(tk: Threads) -> int:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _plastic_part(b, coef, net, x, sp, tid, par, wbuf, Ne):
+def _plastic_part(b, coef, net, x, sp, tid, par, wbuf, Ne, st, g, snap_from, deferred):
     """Block b's pre events of all spikers on synapses onto this thread's cells, then the post events
-    of this thread's spikers; returns the change of the block sum over these synapses."""
+    of this thread's spikers (deferred: pre events that apply them, see `kernel.apply_block`); returns
+    the change of the block sum over these synapses."""
     post_i = b >= 2
     pre_i = b == 1 or b == 3
     T = sp.bounds.size - 1
@@ -198,10 +202,16 @@ def _plastic_part(b, coef, net, x, sp, tid, par, wbuf, Ne):
                     lo, hi = max(net.out_split[k], own_lo), min(net.out_ptr[k + 1], own_hi)
                 else:
                     lo, hi = max(net.out_ptr[k], own_lo), min(net.out_split[k], own_hi)
-                delta += apply_pre(coef, weight, x, lo, hi, net.out_post)
-    base = sp.bounds[tid]
+                if deferred:
+                    acc, snap, xg, post = st.post_acc, st.post_snap, x[k] / g, net.out_post
+                    delta += apply_pre_deferred(coef, weight, x, lo, hi, post, acc, snap, snap_from, xg)
+                else:
+                    delta += apply_pre(coef, weight, x, lo, hi, net.out_post)
+    if deferred:
+        return delta
+    first = sp.bounds[tid]
     for j in range(sp.nsp[par, tid]):
-        i = sp.spk[par, base + j]
+        i = sp.spk[par, first + j]
         if (i >= Ne) == post_i:
             lo, hi = (net.in_split[i], net.in_ptr[i + 1]) if pre_i else (net.in_ptr[i], net.in_split[i])
             delta += apply_post(coef, weight, x, lo, hi, net.in_syn, net.in_pre, wbuf)
@@ -219,6 +229,7 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
     cells = rec.cells
     wbuf = sp.wbuf[tid]
     guard = st.guard[0]
+    g = st.defer_g[0]  # every thread keeps the same g (same arithmetic); thread 0 stores it on return
     kbar = 0
     waited = 0
     start = cycles()
@@ -276,12 +287,44 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
                 deliver_row(cur, net.out_post, net.weight, a, net.out_split[k], b, inc, u_e, u_i)
         if c.any_plastic:  # the weights of the own spikers' post-spike updates
             prefetch_post_weights(net, sp.spk[par], lo, ns)
+        if c.flush_steps > 0:  # the deferral's sums of own cells (kernel.run_steps)
+            g *= c.fs
+            for j in range(ns):
+                st.post_acc[sp.spk[par, lo + j]] += g
         if c.any_plastic and ns_all > 0:  # 5: EE, IE, EI, II on synapses onto own cells
             for blk in BLOCK_ORDER:
                 d = 0.0
                 if pl.flags[blk]:
-                    d = _plastic_part(blk, pl.coef[blk], net, x, sp, tid, par, wbuf, c.Ne)
+                    dfr, cf = pl.flags[blk] == DEFERRED, pl.coef[blk]
+                    d = _plastic_part(blk, cf, net, x, sp, tid, par, wbuf, c.Ne, st, g, c.snap_from, dfr)
                 sp.delta[tid, blk] = d
+        any_bad = False
+        for u in range(T):
+            any_bad |= sp.bad[par, u] != 0
+        stop = any_bad or guard + ns_all > c.guard_max
+        flush = c.flush_steps > 0 and (n % c.flush_steps == 0 or n == n1 - 1 or stop)
+        if flush:  # own parts of every deferred row, as kernel.run_steps
+            if ns_all == 0:
+                sp.delta[tid, :] = 0.0
+            for blk in range(4):
+                if pl.flags[blk] == DEFERRED:
+                    sp.delta[tid, blk] += flush_block(
+                        blk,
+                        pl.coef[blk],
+                        net,
+                        x,
+                        st.post_acc,
+                        st.post_snap,
+                        c.snap_from,
+                        g,
+                        c.Ne,
+                        sp.out_sp[tid],
+                        sp.out_sp[tid + 1],
+                    )
+            st.post_acc[lo:hi] = 0.0
+            g = 1.0
+        if is_sample_step(n, c):  # own sampled synapses, while x and the weights hold still (A..B)
+            sample_weights(rec, net, st, pl, lo, hi, g, c.snap_from)
         for j in range(ns):  # 9 (first half): own recorded cells as recording sees them
             V[sp.spk[par, lo + j]] = c.Vth
         for r in range(cells.size):
@@ -307,7 +350,7 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
                 for j in range(sp.nsp[par, u]):
                     sp.gspk[m] = sp.spk[par, base + j]
                     m += 1
-            if c.any_plastic and ns_all > 0:
+            if c.any_plastic and (ns_all > 0 or flush):
                 for blk in BLOCK_ORDER:
                     if pl.flags[blk]:
                         d = 0.0
@@ -316,12 +359,10 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
                         st.block_sum[blk] += d
             record_step(n, snap_st, c, snap_rec, ns_all, net)
         guard += ns_all
-        any_bad = False
-        for u in range(T):
-            any_bad |= sp.bad[par, u] != 0
         if any_bad or guard > c.guard_max:
             if tid == 0:
                 st.guard[0] = guard
+                st.defer_g[0] = g
             sp.wait[tid, 0] += waited
             sp.wait[tid, 1] += cycles() - start
             return n, DIVERGED_NONFINITE if any_bad else DIVERGED_RATE
@@ -329,6 +370,7 @@ def run_steps_thread(tid, n0, n1, xs_step, xs_id, net, st, c, pl, rec, sp, snap_
             guard = 0
     if tid == 0:
         st.guard[0] = guard
+        st.defer_g[0] = g
     sp.wait[tid, 0] += waited
     sp.wait[tid, 1] += cycles() - start
     return n1 - 1, OK

@@ -24,7 +24,7 @@ bounds (M2), Kohonen (P2/M3), Oja (M4), triplet (M5), homeostatic iSTDP-type (P3
 MODEL_VERSION = "1"
 """Bumped whenever a change alters the numbers a run produces (part of the cache key)."""
 
-IDENTITY_DEFAULTS: dict[str, Any] = {"precision": "float64"}
+IDENTITY_DEFAULTS: dict[str, Any] = {"precision": "float64", "post_updates": "immediate"}
 """Fields added after runs were stored: left out of a run's identity (cache key) at these values, so
 runs made before the field existed keep their keys (with the default they give the same numbers)."""
 
@@ -169,6 +169,13 @@ class SimParams(BaseModel):
         "float64",
         description="Membrane state V, I^e, I^i, I^x in float64 (the reference, checked against the naive "
         "loop) or float32 (faster neuron pass, same statistics; traces and weights stay float64)",
+    )
+    post_updates: Literal["immediate", "deferred"] = Field(
+        "immediate",
+        description="Post-spike updates of the multiplicative rules (homeo, oja): 'immediate' at each "
+        "post spike (the reference, checked against the naive loop), or 'deferred' to the synapse's next "
+        "pre spike as J <- J (1 + B sum of x_pre) (equal to first order in eta; faster at large N; "
+        "docs/sim.md)",
     )
     rate_max_hz: float = Field(50.0, gt=0, le=1000, description="Runaway guard on the mean network rate (Hz)")
     record: RecordOptions = Field(default_factory=RecordOptions)

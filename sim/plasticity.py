@@ -54,10 +54,24 @@ def rule_coefficients(params: SimParams, block: str) -> np.ndarray:
     return c
 
 
+IMMEDIATE, DEFERRED = 1, 2
+"""Plastic flags: post events applied at each post spike, or deferred to the synapse's next pre event."""
+
+
+def deferrable(c: np.ndarray) -> bool:
+    """True if the post event is purely multiplicative, J <- J (1 + B3 x), without a clip: then the
+    events between two pre spikes combine to first order into J <- J (1 + B3 sum x) (oja, homeo)."""
+    return bool(c[B3] != 0 and not (c[B0] or c[B1] or c[B2] or c[B4] or c[CLIP]))
+
+
 def plasticity_table(params: SimParams) -> tuple[np.ndarray, np.ndarray]:
-    """(plastic flags int64[4], coefficients float64[4, 12]) in BLOCKS order."""
+    """(flags int64[4]: 0 static, IMMEDIATE or DEFERRED; coefficients float64[4, 12]) in BLOCKS order."""
     coef = np.stack([rule_coefficients(params, b) for b in BLOCKS])
     flags = np.array([b in params.plastic_blocks for b in BLOCKS], np.int64)
+    if params.post_updates == "deferred":
+        flags = np.array(
+            [DEFERRED if f and deferrable(c) else f for f, c in zip(flags, coef, strict=True)], np.int64
+        )
     return flags, coef
 
 
@@ -76,6 +90,51 @@ def apply_pre(c, weight, x, syn_lo, syn_hi, out_post):
         weight[s] = nw
         delta += nw - w
     return delta
+
+
+@njit(cache=True, nogil=True)
+def apply_pre_deferred(c, weight, x, syn_lo, syn_hi, out_post, acc, snap, base, xg):
+    """Pre-spike event on synapses [syn_lo, syn_hi) of a row whose post events are deferred: first the post
+    events since the synapse's last pre event, J <- J (1 + B3 sum x_pre), then the pre event.
+
+    sum x_pre = xg (acc[post] - snap[s - base]): acc sums g over each cell's spikes, snap holds the acc of
+    the synapse's last event, and xg = x_pre / g (the pre trace decays like g until the pre cell fires).
+    Returns the change of the synapses' sum."""
+    a0, a1, a2, a3 = c[A0], c[A1], c[A2], c[A3]
+    bx = c[B3] * xg
+    delta = 0.0
+    for s in range(syn_lo, syn_hi):
+        i = out_post[s]
+        a = acc[i]
+        w = weight[s]
+        w1 = w + (bx * (a - snap[s - base])) * w
+        snap[s - base] = a
+        xp = x[i]
+        nw = w1 + ((a0 + a1 * xp) + (a2 + a3 * xp) * w1)
+        weight[s] = nw
+        delta += nw - w
+    return delta
+
+
+@njit(cache=True, nogil=True)
+def flush_deferred(c, weight, syn_lo, syn_hi, out_post, acc, snap, base, xg):
+    """Apply the pending post events of synapses [syn_lo, syn_hi) of one row (as apply_pre_deferred, no
+    pre event) and zero their snapshots; returns the change of their sum."""
+    bx = c[B3] * xg
+    delta = 0.0
+    for s in range(syn_lo, syn_hi):
+        w = weight[s]
+        nw = w + (bx * (acc[out_post[s]] - snap[s - base])) * w
+        snap[s - base] = 0.0
+        weight[s] = nw
+        delta += nw - w
+    return delta
+
+
+@njit(cache=True, nogil=True)
+def current_weight(c, w, xg, a, sn):
+    """A deferred synapse's weight with its pending post events applied (what a flush would give)."""
+    return w + (c[B3] * xg * (a - sn)) * w
 
 
 @njit(cache=True, nogil=True)
@@ -111,11 +170,13 @@ def apply_post(c, weight, x, q_lo, q_hi, in_syn, in_pre, wbuf):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def apply_block(b, c, net, st, ns, Ne):
-    """All pre events then all post events of block b (0 ee, 1 ei, 2 ie, 3 ii) for this step's spikers.
+def apply_block(b, c, net, st, ns, Ne, deferred, base):
+    """All pre events then all post events of block b (0 ee, 1 ei, 2 ie, 3 ii) for this step's spikers;
+    with `deferred`, pre events that first apply the pending post events, and no post events.
 
     net: the kernel's Net (CSR by pre, incoming index by post, weights); st: its State (spikers,
-    traces x, scratch wbuf); c: the block's coefficients. Returns the change of the block's sum."""
+    traces x, scratch wbuf, deferral sums); c: the block's coefficients; base: the synapse of
+    st.post_snap[0]. Returns the change of the block's sum."""
     post_i = b >= 2
     pre_i = b == 1 or b == 3
     weight, x, spikes = net.weight, st.x, st.spikes
@@ -124,7 +185,13 @@ def apply_block(b, c, net, st, ns, Ne):
         k = spikes[j]
         if (k >= Ne) == pre_i:
             lo, hi = (net.out_split[k], net.out_ptr[k + 1]) if post_i else (net.out_ptr[k], net.out_split[k])
-            delta += apply_pre(c, weight, x, lo, hi, net.out_post)
+            if deferred:
+                acc, snap, xg = st.post_acc, st.post_snap, x[k] / st.defer_g[0]
+                delta += apply_pre_deferred(c, weight, x, lo, hi, net.out_post, acc, snap, base, xg)
+            else:
+                delta += apply_pre(c, weight, x, lo, hi, net.out_post)
+    if deferred:
+        return delta
     for j in range(ns):
         i = spikes[j]
         if (i >= Ne) == post_i:

@@ -47,9 +47,16 @@ def make_layout(p: SimParams) -> Layout:
 
 
 def allocate(
-    p: SimParams, lay: Layout, cells: np.ndarray, samp_syn: np.ndarray, inv_count: np.ndarray, raster_cap: int
+    p: SimParams,
+    lay: Layout,
+    cells: np.ndarray,
+    samp_syn: np.ndarray,
+    inv_count: np.ndarray,
+    raster_cap: int,
+    samp_pre: np.ndarray | None = None,
 ) -> Rec:
-    """Zeroed recording buffers (samp_syn: int64[4, n], -1 where a block is not recorded per step)."""
+    """Zeroed recording buffers (samp_syn: int64[4, n], -1 where a block is not recorded per step;
+    samp_pre: their pre cells, needed where post events are deferred)."""
     nc, ns = cells.size, samp_syn.shape[1]
     z = lambda *shape: np.zeros(shape, np.float64)  # noqa: E731
     return Rec(
@@ -67,6 +74,8 @@ def allocate(
         wmean=z(4, lay.n_rec),
         bin_steps=np.zeros(lay.n_rec, np.int64),
         samp_steps=np.zeros(lay.n_rec, np.int64),
+        samp_pre=np.full(samp_syn.shape, -1, np.int64) if samp_pre is None else samp_pre.astype(np.int64),
+        samp_w=z(*samp_syn.shape),
         acc_e=z(p.N),
         acc_i=z(p.N),
         acc_x=z(p.N),

@@ -91,26 +91,80 @@ def post_update(p: SimParams, block: str, w: float, x_pre: float) -> float:
     return w
 
 
-def naive_plasticity(p: SimParams, J: np.ndarray, M: np.ndarray, x: np.ndarray, spikers: np.ndarray) -> None:
-    """Step 5 on dense J with existence mask M: per block, all pre events, then all post events."""
+def deferred_blocks(p: SimParams) -> set[str]:
+    """Blocks whose post events wait with post_updates="deferred": the purely multiplicative ones."""
+    if p.post_updates != "deferred":
+        return set()
+    return {b for b in p.plastic_blocks if getattr(p, f"rule_{b}") in ("oja", "homeo")}
+
+
+def post_factor(p: SimParams, block: str) -> float:
+    """B of the multiplicative post event J <- J (1 + B x_pre) of oja and homeo."""
+    eta, sq = getattr(p, f"eta_{block}"), math.sqrt(p.N)
+    return -eta if getattr(p, f"rule_{block}") == "oja" else -eta / (getattr(p, f"jnorm_{block}") / sq)
+
+
+def apply_pending(p: SimParams, J: np.ndarray, P: np.ndarray, block: str, i: int, k: int) -> None:
+    """A deferred synapse's pending post events, J <- J (1 + B sum x_pre), and P <- 0."""
+    J[i, k] = J[i, k] + post_factor(p, block) * P[i, k] * J[i, k]
+    P[i, k] = 0.0
+
+
+def naive_plasticity(
+    p: SimParams,
+    J: np.ndarray,
+    M: np.ndarray,
+    x: np.ndarray,
+    spikers: np.ndarray,
+    P: np.ndarray | None = None,
+) -> None:
+    """Step 5 on dense J with existence mask M: per block, all pre events, then all post events. Deferred
+    blocks: a post spike adds x_pre to the pending sum P of each synapse, before this step's pre events;
+    a pre event first applies its synapse's pending sum."""
+    deferred = deferred_blocks(p)
     for block in ORDER:
         if block not in p.plastic_blocks:
             continue
         posts, pres = _pops(p, block)
+        if block in deferred:
+            for i in spikers[np.isin(spikers, posts)]:
+                for k in pres[M[i, pres]]:
+                    P[i, k] += x[k]
         for k in spikers[np.isin(spikers, pres)]:
             for i in posts[M[posts, k]]:
+                if block in deferred:
+                    apply_pending(p, J, P, block, i, k)
                 J[i, k] = pre_update(p, block, J[i, k], x[i])
+        if block in deferred:
+            continue
         for i in spikers[np.isin(spikers, posts)]:
             for k in pres[M[i, pres]]:
                 J[i, k] = post_update(p, block, J[i, k], x[k])
 
 
+def flush_pending(p: SimParams, J: np.ndarray, M: np.ndarray, P: np.ndarray) -> None:
+    """Apply every pending post event of the deferred blocks."""
+    for block in deferred_blocks(p):
+        posts, pres = _pops(p, block)
+        for i in posts:
+            for k in pres[M[i, pres]]:
+                apply_pending(p, J, P, block, i, k)
+
+
 def naive_network(
-    p: SimParams, J: np.ndarray, Jx: np.ndarray, x_steps: np.ndarray, x_ids: np.ndarray, V0: np.ndarray
+    p: SimParams,
+    J: np.ndarray,
+    Jx: np.ndarray,
+    x_steps: np.ndarray,
+    x_ids: np.ndarray,
+    V0: np.ndarray,
+    flush_at: Any = lambda n: False,
 ) -> dict[str, Any]:
-    """Run all Nt steps; returns spikes [(step, neuron)], final J, V, currents and traces."""
+    """Run all Nt steps; returns spikes [(step, neuron)], final J, V, currents and traces. Deferred post
+    events are applied at the steps where flush_at(n) is true and at the last step."""
     f = factors(p)
     J, M = J.copy(), J != 0
+    P = np.zeros_like(J)
     N, Ne = p.N, p.Ne
     dtype = np.dtype(p.precision)
     exp = fast_exp32 if dtype == np.float32 else fast_exp
@@ -133,7 +187,9 @@ def naive_network(
                 Ie += J[:, k] * f["inc_e"]
             else:
                 Ii += J[:, k] * f["inc_i"]
-        naive_plasticity(p, J, M, x, spk)  # 5
+        naive_plasticity(p, J, M, x, spk, P)  # 5
+        if flush_at(n) or n == p.Nt:
+            flush_pending(p, J, M, P)
         x[spk] += 1  # 6
         Ie, Ii, Ix, x = Ie * f["fe"], Ii * f["fi"], Ix * f["fx"], x * f["fs"]  # 7, 8
         V[spk] = p.Vre  # 9

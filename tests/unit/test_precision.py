@@ -42,13 +42,14 @@ def test_float32_kernel_exp_is_fast_exp32():
     np.testing.assert_array_equal(poly * bits.view(np.float32), fast_exp32(y))
 
 
-def test_default_precision_keeps_the_run_identity():
-    """Runs stored before the field existed keep their cache keys; float32 is another run."""
-    p = SimParams(N=500, seed=3)
-    before = {k: v for k, v in p.model_dump(mode="json").items() if k != "precision"}
+@pytest.mark.parametrize(("field", "other"), [("precision", "float32"), ("post_updates", "deferred")])
+def test_default_precision_keeps_the_run_identity(field, other):
+    """Runs stored before these fields existed keep their cache keys; float32 or deferred is another run."""
+    p = SimParams(N=500, seed=3, eta_ei=1.5e-5)
+    before = {k: v for k, v in p.model_dump(mode="json").items() if k not in ("precision", "post_updates")}
     text = canonical_json({"params": before, "model_version": sim.MODEL_VERSION})
     assert cache_key(p) == hashlib.sha256(text.encode()).hexdigest()
-    assert cache_key(p.model_copy(update={"precision": "float32"})) != cache_key(p)
+    assert cache_key(p.model_copy(update={field: other})) != cache_key(p)
 
 
 def test_precision_is_validated_and_results_come_back_as_float64():

@@ -41,6 +41,9 @@ MIXED = dict(
     stim_on=100.0,
     stim_off=200.0,
 )
+DEFERRED = dict(MIXED, post_updates="deferred")
+"""Deferred post events on ei (homeo) and ie (oja), immediate ones on ee and ii."""
+CASES = {"static": {}, "istdp": ISTDP, "mixed": MIXED, "deferred": DEFERRED}
 EXACT = ("spike_times_ms", "spike_neurons", "rate_e_hz", "rate_i_hz", "neuron_rate_hz", "current_e",
          "current_i", "current_x", "voltage", "weight_samples", "recorded_cells", "synapse_post")  # fmt: skip
 WMEAN_RTOL = 1e-12
@@ -85,14 +88,13 @@ def assert_identical(a, b):
 
 @pytest.fixture(scope="module")
 def one_thread():
-    return {name: run(1, **kw) for name, kw in (("static", {}), ("istdp", ISTDP), ("mixed", MIXED))}
+    return {name: run(1, **kw) for name, kw in CASES.items()}
 
 
 @pytest.mark.parametrize("threads", [2, 3])
-@pytest.mark.parametrize("case", ["static", "istdp", "mixed"])
+@pytest.mark.parametrize("case", list(CASES))
 def test_threads_match_one_thread(one_thread, case, threads):
-    kw = {"static": {}, "istdp": ISTDP, "mixed": MIXED}[case]
-    assert_identical(one_thread[case], run(threads, **kw))
+    assert_identical(one_thread[case], run(threads, **CASES[case]))
 
 
 def test_an_uneven_split_matches_one_thread(one_thread, monkeypatch):
@@ -110,6 +112,7 @@ def test_kernel_calls_of_a_few_steps_match(one_thread, monkeypatch):
     monkeypatch.setattr(driver, "CHUNK_MS", 3.3)
     assert_identical(one_thread["mixed"], run(2, **MIXED))
     assert_identical(one_thread["mixed"], run(3, **MIXED))
+    assert_identical(run(1, **DEFERRED), run(2, **DEFERRED))  # deferred events flushed at every call end
 
 
 def test_ranges_moved_between_kernel_calls_match(one_thread, monkeypatch):
