@@ -4,7 +4,8 @@
     python bench/kernel_ab.py sim/kernel.py sim/kernel.py@float32     # the precisions of one kernel
 
 Each argument is a copy of `sim/kernel.py` (edited as you like; it may import its own helpers),
-optionally with `@float32` to run it on float32 membrane state (`precision="float32"`).
+optionally with `@float32` to run it on float32 membrane state (`precision="float32"`) and/or
+`@deferred` to run it with `post_updates="deferred"` (its own incoming index, without the deferred blocks).
 All variants run the same network, X spikes and initial state (their own copies), alternating
 1 s chunks in rotating order, so machine load hits them alike; the first chunk (compilation,
 cold caches) is not counted. Prints the mean CPU s per simulated s, whether each variant ends
@@ -29,15 +30,23 @@ if __name__ == "__main__":  # kernels loaded from copied files must not share Nu
 import numpy as np
 
 from sim import recording
-from sim.connectivity import block_sizes, build_connectivity, post_update_blocks, with_incoming
+from sim.connectivity import (
+    block_sizes,
+    build_connectivity,
+    build_incoming,
+    post_update_blocks,
+    with_incoming,
+)
 from sim.driver import (
     _chunk_cap,
     _initial_state,
     choose_cells,
+    flush_steps,
     make_consts,
     make_net,
     raster_choice,
     sample_positions,
+    snap_range,
 )
 from sim.inputs import XSource
 from sim.params import SimParams
@@ -55,17 +64,28 @@ def load(path: str, i: int):
     return mod
 
 
-def setup(p: SimParams, K, shared: dict, precision: str = "float64") -> list:
+def setup(p: SimParams, K, shared: dict, precision: str = "float64", post_updates: str = "immediate") -> list:
     """Kernel arguments of variant K on its own copy of the weights, state and recordings."""
     conn, c, rec_args = shared["conn"], shared["consts"], shared["rec_args"]
+    pv = p.model_copy(update={"precision": precision, "post_updates": post_updates})
     cn = conn._replace(weight=conn.weight.copy())
-    st = _initial_state(p.model_copy(update={"precision": precision}), cn, shared["V0"])._asdict()
+    plast = shared["plast"]
+    if post_updates != p.post_updates:
+        want = post_update_blocks(pv)
+        index = build_incoming(cn.out_ptr, cn.out_split, cn.out_post, cn.N, cn.Ne, want)
+        cn = cn._replace(
+            **dict(zip(("in_ptr", "in_split", "in_syn", "in_pre"), index, strict=True)), indexed=want
+        )
+        c = c._replace(flush_steps=flush_steps(pv), snap_from=snap_range(pv, cn)[0])
+        plast = plasticity_table(pv)
+    st = _initial_state(pv, cn, shared["V0"])._asdict()
     state = K.State(**{f: st[f] for f in K.State._fields})
     consts = K.Consts(**{f: getattr(c, f) for f in K.Consts._fields})
-    net = make_net(cn, c, shared["plast"][0])
+    net = make_net(cn, c, plast[0])
     extra = K.extra_net(net) if hasattr(K, "extra_net") else {}  # arrays a variant adds to its Net
     net = K.Net(**{f: extra[f] if f in extra else getattr(net, f) for f in K.Net._fields})
-    return [net, state, consts, K.Plast(*shared["plast"]), K.Rec(*recording.allocate(*rec_args))]
+    rec = recording.allocate(*rec_args)._asdict()
+    return [net, state, consts, K.Plast(*plast), K.Rec(**{f: rec[f] for f in K.Rec._fields})]
 
 
 def network(n: int, chunks: int, mode: str) -> tuple[SimParams, dict, XSource]:
@@ -94,10 +114,19 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=16)
     ap.add_argument("--mode", choices=list(MODES), default="istdp_ei_ii")
     a = ap.parse_args()
-    paths, precisions = zip(*[[*k.split("@"), "float64"][:2] for k in a.kernels], strict=True)
-    mods = [load(k, i) for i, k in enumerate(paths)]
+    specs = [k.split("@") for k in a.kernels]
+    mods = [load(k[0], i) for i, k in enumerate(specs)]
     p, shared, xs = network(a.n, a.chunks, a.mode)
-    runs = [setup(p, K, shared, prec) for K, prec in zip(mods, precisions, strict=True)]
+    runs = [
+        setup(
+            p,
+            K,
+            shared,
+            "float32" if "float32" in k else "float64",
+            "deferred" if "deferred" in k else "immediate",
+        )
+        for K, k in zip(mods, specs, strict=True)
+    ]
     cpu = np.zeros(len(mods))
     steps = recording.steps_of(1000.0, p.dt)
     for k in range(a.chunks):
