@@ -13,7 +13,9 @@ are generated from the current files (text substitutions, checked) and timed in 
   costs; its weight change is multiplied by the rule's B0, zero for iSTDP, so the dynamics stay close).
 
 Neither is a correct model (the post-spike weight changes are missing): they bound the gain, they are
-not a kernel. Both print their spike count after burn-in next to the real kernel's.
+not a kernel. Both print their spike count after burn-in next to the real kernel's. The real deferral
+is now `post_updates="deferred"` (`bench/kernel_ab.py sim/kernel.py sim/kernel.py@deferred`); the
+variants are generated from the kernel's immediate path.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 POST_LOOP = """            delta += apply_post(c, weight, x, lo, hi, net.in_syn, net.in_pre, st.wbuf)"""
-PRE_CALL = """            delta += apply_pre(c, weight, x, lo, hi, net.out_post)"""
+PRE_CALL = """                delta += apply_pre(c, weight, x, lo, hi, net.out_post)"""
 STREAMED_PRE = '''@njit(cache=True, nogil=True)
 def apply_pre_streamed(c, weight, x, syn_lo, syn_hi, out_post, snap, scell):
     """apply_pre plus the streamed part of a deferred post update: w += B0 (S_post - snapshot)."""
