@@ -1,4 +1,5 @@
-"""precision="float32" gives the statistics of float64: paired runs (same network, X trains and V0 per seed).
+"""precision="float32" and post_updates="deferred" give the statistics of the reference (float64, immediate):
+paired runs (same network, X trains and V0 per seed).
 
 Chaos separates the float32 and float64 trajectories within ~1 s (the float32 rounding of every step
 moves some spike by a step), so per seed we compare with what another trajectory of the same network
@@ -62,15 +63,25 @@ def _stats(seed: int, precision: str, other_v0: bool, **kw) -> dict[str, float]:
     return {k: float(s[k]) for k in STATS}
 
 
-@pytest.mark.parametrize("mode", list(MODES))
-def test_float32_statistics_match_float64(mode):
+VARIANTS = {"float32": dict(precision="float32"), "deferred": dict(post_updates="deferred")}
+"""The fast paths, each against the reference (the deferral only acts where the post events are iSTDP)."""
+
+
+@pytest.mark.parametrize(("mode", "variant"), [("static", "float32"), ("istdp_ei_ii", "float32"),
+                                               ("istdp_ei_ii", "deferred")])  # fmt: skip
+def test_float32_statistics_match_float64(mode, variant):
     kw = MODES[mode]
+    fast = VARIANTS[variant]
     runs = {
-        v: np.array([[_stats(s, prec, r0, **kw)[k] for k in STATS] for s in SEEDS])
-        for v, (prec, r0) in {
-            "f64": ("float64", False),
-            "f32": ("float32", False),
-            "f64r": ("float64", True),
+        v: np.array([[_stats(s, prec, r0, **kw, **extra)[k] for k in STATS] for s in SEEDS])
+        for v, (prec, r0, extra) in {
+            "f64": ("float64", False, {}),
+            "f32": (
+                fast.get("precision", "float64"),
+                False,
+                {k: w for k, w in fast.items() if k != "precision"},
+            ),
+            "f64r": ("float64", True, {}),
         }.items()
     }
     d32, d0 = runs["f32"] - runs["f64"], runs["f64r"] - runs["f64"]
@@ -94,13 +105,15 @@ def test_float32_statistics_match_float64(mode):
         )
     ]
     print(
-        f"\n{mode} (N={BASE['N']}, T={BASE['T']:g} ms, seeds {SEEDS.start}-{SEEDS.stop - 1})\n"
+        f"\n{mode}, {variant} (N={BASE['N']}, T={BASE['T']:g} ms, seeds {SEEDS.start}-{SEEDS.stop - 1})\n"
         + "\n".join(rows)
     )
     chaotic = d0.std(axis=0, ddof=1) > 0
     assert np.all(np.abs(t[chaotic]) < 5), rows
     value = np.abs(runs["f64"]).mean(axis=0)
     assert np.all(np.abs(d32[:, ~chaotic]) <= 1e-5 * value[~chaotic]), rows
-    # the precision's effect is small against the network-to-network spread (where there is one)
+    # the fast path's systematic effect (beyond what another trajectory of the same network does: both
+    # differences share the reference run, which may itself be off, e.g. cv_i +0.016 for both with the
+    # deferral) is small against the network-to-network spread, where there is one
     moving = spread > 1e-9
-    assert np.all(np.abs(d32.mean(axis=0))[moving] < spread[moving]), rows
+    assert np.all(np.abs(d32.mean(axis=0) - d0.mean(axis=0))[moving] < spread[moving]), rows

@@ -69,7 +69,8 @@ def test_reference_integrator_matches_the_original_package_rates(precision):
 
 @pytest.mark.slow
 @PRECISION
-def test_ei_istdp_drives_e_rate_to_target_and_jei_to_fixed_point(precision):
+@pytest.mark.parametrize("post_updates", ["immediate", "deferred"])
+def test_ei_istdp_drives_e_rate_to_target_and_jei_to_fixed_point(precision, post_updates):
     """iSTDP on I->E (P5), eta=1.5e-3, N=2000 (MODEL §4.5: tau_w ~ 10 s): r_e -> rho_ei, j_ei -> -119.66.
 
     r_e within 5 % of rho over the second half (the O(1/N) covariance terms of the drift and the
@@ -78,7 +79,7 @@ def test_ei_istdp_drives_e_rate_to_target_and_jei_to_fixed_point(precision):
     original package run the same way (seed 31415, 60 s) ends at j_ei = -115.6, r_e = 9.85 Hz.
     """
     r = _run(N=2000, T=60_000.0, eta_ei=1.5e-3, record=dict(dt=1000.0, cells=2, weights=10), seed=3,
-             precision=precision)  # fmt: skip
+             precision=precision, post_updates=post_updates)  # fmt: skip
     s = r.summary
     assert s["rate_e_hz"] == pytest.approx(10.0, rel=0.05)
     assert s["j_ei"] == pytest.approx(s["theory_j_ei"], rel=0.05)
