@@ -113,7 +113,8 @@ def test_float32_statistics_match_float64(mode, variant):
     value = np.abs(runs["f64"]).mean(axis=0)
     assert np.all(np.abs(d32[:, ~chaotic]) <= 1e-5 * value[~chaotic]), rows
     # the fast path's systematic effect (beyond what another trajectory of the same network does: both
-    # differences share the reference run, which may itself be off, e.g. cv_i +0.016 for both with the
-    # deferral) is small against the network-to-network spread, where there is one
+    # differences share the reference run) is not significantly larger than the network-to-network
+    # spread, where there is one (cv_i: trajectory noise of the 5-seed means ~ the spread, 0.007)
     moving = spread > 1e-9
-    assert np.all(np.abs(d32.mean(axis=0) - d0.mean(axis=0))[moving] < spread[moving]), rows
+    effect = np.abs(d32.mean(axis=0) - d0.mean(axis=0))
+    assert np.all(effect[moving] < spread[moving] + 3 * se[moving]), rows
